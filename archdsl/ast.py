@@ -1,0 +1,199 @@
+"""The abstract syntax tree: frozen pydantic nodes, each with the span it was parsed from."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .source import Span
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    span: Span
+
+
+# --- expressions -----------------------------------------------------------------------------
+
+class Literal_(Node):
+    kind: Literal["literal"] = "literal"
+    value: int | float | bool | str
+
+
+class Var(Node):
+    kind: Literal["var"] = "var"
+    name: str
+
+
+class InRef(Node):
+    """`in`: the shape of the tensor flowing into the item being evaluated."""
+
+    kind: Literal["in"] = "in"
+
+
+class Attr(Node):
+    kind: Literal["attr"] = "attr"
+    obj: Expr
+    name: str
+
+
+class Index(Node):
+    kind: Literal["index"] = "index"
+    obj: Expr
+    index: Expr
+
+
+class FuncCall(Node):
+    kind: Literal["fcall"] = "fcall"
+    func: str
+    args: tuple[Expr, ...] = ()
+    kwargs: tuple[KeywordArg, ...] = ()
+
+
+class BinOp(Node):
+    kind: Literal["binop"] = "binop"
+    op: str
+    left: Expr
+    right: Expr
+
+
+class Unary(Node):
+    kind: Literal["unary"] = "unary"
+    op: Literal["-", "not"]
+    operand: Expr
+
+
+class Ternary(Node):
+    kind: Literal["ternary"] = "ternary"
+    cond: Expr
+    then: Expr
+    orelse: Expr
+
+
+class Sequence(Node):
+    """A tuple `(a, b)` or list `[a, b]`; both evaluate to immutable tuples."""
+
+    kind: Literal["sequence"] = "sequence"
+    items: tuple[Expr, ...]
+    brackets: Literal["()", "[]"]
+
+
+Expr = Annotated[
+    Union[Literal_, Var, InRef, Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence],
+    Field(discriminator="kind"),
+]
+
+
+class KeywordArg(Node):
+    name: str
+    value: Expr
+
+
+# --- statements --------------------------------------------------------------------------------
+
+class Item(Node):
+    label: str | None = None
+    label_span: Span | None = None
+
+
+class Call(Item):
+    """`conv(64, 3, pad=1)` or `relu`: a primitive or a block."""
+
+    kind: Literal["call"] = "call"
+    name: str
+    name_span: Span
+    args: tuple[Expr, ...] = ()
+    kwargs: tuple[KeywordArg, ...] = ()
+
+
+class Repeat(Item):
+    kind: Literal["repeat"] = "repeat"
+    count: Expr
+    var: str | None = None
+    body: tuple[Stmt, ...]
+
+
+class For(Item):
+    kind: Literal["for"] = "for"
+    names: tuple[str, ...]
+    iterable: Expr
+    body: tuple[Stmt, ...]
+
+
+class Branch(Node):
+    body: tuple[Stmt, ...]
+
+
+class Combine(Item):
+    """`concat { a | b }`, `add { ... }`, `mul { ... }`: branches from one input, merged."""
+
+    kind: Literal["combine"] = "combine"
+    op: Literal["concat", "add", "mul"]
+    branches: tuple[Branch, ...]
+
+
+class If(Item):
+    kind: Literal["if"] = "if"
+    cond: Expr
+    then: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...] = ()
+
+
+class Group(Item):
+    """`{ ... }`: a nested sequence that becomes its own submodule."""
+
+    kind: Literal["group"] = "group"
+    body: tuple[Stmt, ...]
+
+
+class Let(Node):
+    kind: Literal["let"] = "let"
+    name: str
+    value: Expr
+
+
+Stmt = Annotated[Union[Call, Repeat, For, Combine, If, Group, Let], Field(discriminator="kind")]
+
+
+# --- definitions -------------------------------------------------------------------------------
+
+class Param(Node):
+    name: str
+    default: Expr | None = None
+
+
+class Definition(Node):
+    name: str
+    name_span: Span
+    params: tuple[Param, ...]
+    body: tuple[Stmt, ...]
+
+
+class BlockDef(Definition):
+    kind: Literal["block"] = "block"
+
+
+class NetworkDef(Definition):
+    kind: Literal["network"] = "network"
+
+
+class Import(Node):
+    path: str
+
+
+class Module(BaseModel):
+    """One parsed `.arch` file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str
+    imports: tuple[Import, ...] = ()
+    blocks: tuple[BlockDef, ...] = ()
+    networks: tuple[NetworkDef, ...] = ()
+
+
+for _model in (Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, KeywordArg, Repeat, For, Branch,
+               Combine, If, Group, Let, Param, Definition, BlockDef, NetworkDef):
+    _model.model_rebuild()

@@ -1,0 +1,363 @@
+"""Elaboration: AST -> IR. Binds arguments, unrolls loops, and infers every shape as it goes.
+
+Errors are reported where they happen, with the chain of block calls that led there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .. import ast
+from ..diagnostics import ArchError, Diagnostic, Label, error
+from ..ir import GroupNode, Graph, MergeNode, Network, OpNode
+from ..primitives import REGISTRY, Primitive, ShapeError
+from ..source import Span
+from ..types import TensorType
+from .evaluate import Evaluator, Value, repr_value, type_name
+from .resolve import FileScope, suggest
+from .shapes import merge_type
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_call_depth: int = 64
+    max_repeat: int = 10_000
+    max_ops: int = 200_000
+    max_params: int = 10**10
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One block call on the elaboration stack, for the notes of a diagnostic."""
+
+    block: str
+    args: str
+    span: Span
+
+    def note(self) -> str:
+        return f"in `{self.block}({self.args})` called at {self.span}"
+
+
+@dataclass
+class _Builder:
+    """The graph of one submodule under construction."""
+
+    input: TensorType
+    nodes: list = field(default_factory=list)
+    position: int = 0
+    labels: dict[str, Span] = field(default_factory=dict)
+
+    def next_id(self) -> int:
+        return len(self.nodes) + 1
+
+    def name_for(self, label: str | None, label_span: Span | None) -> str:
+        self.position += 1
+        if label is None:
+            return str(self.position - 1)
+        if label in self.labels:
+            raise error("E0110", f"label `{label}` is used twice in this block", label_span,
+                        notes=(f"first used at {self.labels[label]}",),
+                        help="labels name submodules and must be unique; a label inside `repeat` repeats it")
+        self.labels[label] = label_span
+        return label
+
+    def type_of(self, value: int) -> TensorType:
+        return self.input if value == 0 else self.nodes[value - 1].out
+
+    def graph(self, output: int) -> Graph:
+        return Graph.model_construct(input=self.input, nodes=tuple(self.nodes), output=output)
+
+
+class Elaborator:
+    def __init__(self, limits: Limits = Limits()):
+        self.limits = limits
+        self.frames: list[Frame] = []
+        self.op_count = 0
+        self.param_total = 0
+
+    # --- entry point
+    def network(self, definition: ast.NetworkDef, scope: FileScope, overrides: dict[str, Value] | None = None,
+                override_span: Span | None = None) -> Network:
+        overrides = dict(overrides or {})
+        declared = [p.name for p in definition.params]
+        for name in overrides:
+            if name not in declared:
+                raise error("E0104", f"network `{definition.name}` has no parameter `{name}`", override_span or definition.name_span,
+                            help=suggest(name, declared) or f"parameters: {', '.join(f'`{n}`' for n in declared) or 'none'}")
+        variables: dict[str, Value] = {}
+        for param in definition.params:
+            if param.name in overrides:
+                variables[param.name] = overrides[param.name]
+            elif param.default is not None:
+                variables[param.name] = Evaluator(variables, None)(param.default)
+            else:
+                raise error("E0105", f"network parameter `{param.name}` has no default and no value was given",
+                            param.span, help=f"give it a default or pass `--set {param.name}=...`")
+        input_type = self._input_type(definition, variables)
+        builder = _Builder(input_type)
+        output = self.sequence(definition.body, 0, builder, variables, scope)
+        graph = builder.graph(output)
+        return Network(name=definition.name, file=definition.span.file, params=variables, input=input_type,
+                       output=builder.type_of(output), graph=graph, param_count=_sum(graph, "param_count"),
+                       macs=_sum(graph, "macs"))
+
+    def _input_type(self, definition: ast.NetworkDef, variables: dict[str, Value]) -> TensorType:
+        value = variables.get("input")
+        span = next((p.span for p in definition.params if p.name == "input"), definition.name_span)
+        if value is None:
+            raise error("E0105", f"network `{definition.name}` has no `input` parameter", definition.name_span,
+                        help="declare the input shape, e.g. `network net(input=[3, 224, 224]) { ... }`")
+        if (not isinstance(value, tuple) or len(value) not in (1, 3)
+                or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value)):
+            raise error("E0107", f"`input` must be [C, H, W] or [F] with positive integers, got {repr_value(value)}",
+                        span)
+        return TensorType.of(*value)
+
+    # --- statements
+    def sequence(self, stmts, value: int, builder: _Builder, variables: dict[str, Value], scope: FileScope) -> int:
+        variables = dict(variables)
+        for stmt in stmts:
+            if isinstance(stmt, ast.Let):
+                variables[stmt.name] = Evaluator(variables, builder.type_of(value))(stmt.value)
+            else:
+                value = self.item(stmt, value, builder, variables, scope)
+        return value
+
+    def item(self, stmt: ast.Item, value: int, builder: _Builder, variables, scope: FileScope) -> int:
+        if stmt.label is not None and not isinstance(stmt, (ast.Call, ast.Group)):
+            # a label on a loop, a condition or a combinator names a submodule that holds it
+            wrapped = ast.Group(span=stmt.span, label=stmt.label, label_span=stmt.label_span,
+                                body=(stmt.model_copy(update={"label": None, "label_span": None}),))
+            return self._group(wrapped, value, builder, variables, scope)
+        if isinstance(stmt, ast.Call):
+            return self._call(stmt, value, builder, variables, scope)
+        if isinstance(stmt, ast.Group):
+            return self._group(stmt, value, builder, variables, scope)
+        if isinstance(stmt, ast.Repeat):
+            return self._repeat(stmt, value, builder, variables, scope)
+        if isinstance(stmt, ast.For):
+            return self._for(stmt, value, builder, variables, scope)
+        if isinstance(stmt, ast.If):
+            condition = Evaluator(variables, builder.type_of(value))(stmt.cond)
+            if not isinstance(condition, bool):
+                raise self._error("E0108", f"an `if` condition must be a bool, got {type_name(condition)}", stmt.cond.span)
+            return self.sequence(stmt.then if condition else stmt.orelse, value, builder, variables, scope)
+        if isinstance(stmt, ast.Combine):
+            return self._combine(stmt, value, builder, variables, scope)
+        raise AssertionError(f"unknown statement {stmt!r}")
+
+    def _repeat(self, stmt: ast.Repeat, value, builder, variables, scope) -> int:
+        count = Evaluator(variables, builder.type_of(value))(stmt.count)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise self._error("E0108", f"`repeat` needs a non-negative int, got {type_name(count)} `{repr_value(count)}`",
+                              stmt.count.span)
+        self._check_repeat(count, stmt.count.span)
+        for i in range(count):
+            inner = dict(variables, **({stmt.var: i} if stmt.var else {}))
+            value = self.sequence(stmt.body, value, builder, inner, scope)
+        return value
+
+    def _for(self, stmt: ast.For, value, builder, variables, scope) -> int:
+        items = Evaluator(variables, builder.type_of(value))(stmt.iterable)
+        if isinstance(items, int) and not isinstance(items, bool):
+            self._check_repeat(items, stmt.iterable.span)
+            items = tuple(range(items))
+        if not isinstance(items, tuple):
+            raise self._error("E0108", f"`for` needs a list or an int, got {type_name(items)}", stmt.iterable.span)
+        self._check_repeat(len(items), stmt.iterable.span)
+        for item in items:
+            inner = dict(variables)
+            if len(stmt.names) == 1:
+                inner[stmt.names[0]] = item
+            elif not isinstance(item, tuple) or len(item) != len(stmt.names):
+                raise self._error("E0108", f"cannot unpack {repr_value(item)} into {len(stmt.names)} names "
+                                  f"({', '.join(stmt.names)})", stmt.iterable.span)
+            else:
+                inner.update(zip(stmt.names, item))
+            value = self.sequence(stmt.body, value, builder, inner, scope)
+        return value
+
+    def _check_repeat(self, count: int, span: Span) -> None:
+        if count > self.limits.max_repeat:
+            raise self._error("E0115", f"repeat count {count:,} exceeds the limit of {self.limits.max_repeat:,}", span)
+
+    def _combine(self, stmt: ast.Combine, value, builder, variables, scope) -> int:
+        outputs = [self.sequence(branch.body, value, builder, variables, scope) for branch in stmt.branches]
+        types = [builder.type_of(v) for v in outputs]
+        try:
+            out = merge_type(stmt.op, types)
+        except ShapeError as exc:
+            labels = tuple(Label(span=b.span, message=f"branch {i + 1}: {t}")
+                           for i, (b, t) in enumerate(zip(stmt.branches, types)))
+            raise self._error(exc.code, exc.message, stmt.span, help=exc.help, secondary=labels,
+                              label=f"`{stmt.op}` of {len(types)} branches") from None
+        node = MergeNode.model_construct(id=builder.next_id(), inputs=tuple(outputs), out=out, span=stmt.span,
+                                         op=stmt.op, kind="merge")
+        return self._emit(builder, node)
+
+    def _group(self, stmt: ast.Group, value, builder, variables, scope) -> int:
+        name = builder.name_for(stmt.label, stmt.label_span)
+        inner = _Builder(builder.type_of(value))
+        output = self.sequence(stmt.body, 0, inner, variables, scope)
+        return self._emit_group(builder, inner, output, name, "", {}, value, stmt.span)
+
+    def _call(self, stmt: ast.Call, value, builder, variables, scope: FileScope) -> int:
+        incoming = builder.type_of(value)
+        found = scope.lookup(stmt.name)
+        if found is not None:
+            block, defining = found
+            return self._block_call(stmt, block, defining, value, builder, variables, incoming)
+        primitive = REGISTRY.get(stmt.name)
+        if primitive is None:
+            candidates = scope.visible_names() + list(REGISTRY)
+            raise self._error("E0101", f"unknown primitive or block `{stmt.name}`", stmt.name_span, label="not defined",
+                              help=suggest(stmt.name, candidates) or "define it with `block` or `import` the file that does")
+        return self._primitive_call(stmt, primitive, value, builder, variables, incoming)
+
+    def _arguments(self, stmt: ast.Call, names: list[str], variables, incoming) -> tuple[dict[str, Value], dict[str, Span]]:
+        """Positional and keyword arguments -> {name: value}, checked against `names` (in order)."""
+        if stmt.kwargs and any(a.span.line > stmt.kwargs[0].span.line or
+                               (a.span.line == stmt.kwargs[0].span.line and a.span.col > stmt.kwargs[0].span.col)
+                               for a in stmt.args):
+            raise self._error("E0103", "positional argument after a keyword argument", stmt.span,
+                              help="put positional arguments first")
+        if len(stmt.args) > len(names):
+            extra = stmt.args[len(names)]
+            raise self._error("E0103", f"`{stmt.name}` takes at most {len(names)} positional argument"
+                              f"{'s' if len(names) != 1 else ''}, got {len(stmt.args)}", extra.span,
+                              label="unexpected argument", help=_signature(stmt.name, names))
+        evaluate = Evaluator(variables, incoming)
+        values = {name: evaluate(arg) for name, arg in zip(names, stmt.args)}
+        spans = {name: arg.span for name, arg in zip(names, stmt.args)}
+        for kw in stmt.kwargs:
+            if kw.name not in names:
+                raise self._error("E0104", f"`{stmt.name}` has no parameter `{kw.name}`", kw.span,
+                                  help=suggest(kw.name, names) or _signature(stmt.name, names))
+            if kw.name in values:
+                raise self._error("E0106", f"argument `{kw.name}` of `{stmt.name}` is given twice", kw.span,
+                                  secondary=(Label(span=spans[kw.name], message="first given here"),))
+            values[kw.name] = evaluate(kw.value)
+            spans[kw.name] = kw.span
+        return values, spans
+
+    def _primitive_call(self, stmt: ast.Call, primitive: Primitive, value, builder, variables, incoming) -> int:
+        fields = list(primitive.Params.model_fields)
+        values, spans = self._arguments(stmt, fields, variables, incoming)
+        try:
+            params = primitive.Params(**values)
+        except ValidationError as exc:
+            raise self._validation_error(stmt, primitive, exc, values, spans) from None
+        try:
+            out = primitive.infer(params, incoming)
+        except ShapeError as exc:
+            raise self._error(exc.code, exc.message, stmt.span, help=exc.help,
+                              label=f"input is {incoming}") from None
+        name = builder.name_for(stmt.label, stmt.label_span)
+        count = primitive.param_count(params, incoming, out)
+        self.param_total += count
+        if self.param_total > self.limits.max_params:
+            raise self._error("E0115", f"the network exceeds the limit of {self.limits.max_params:,} parameters here",
+                              stmt.span, label=f"{count:,} parameters", help="raise the limit with `--max-params`")
+        node = OpNode.model_construct(id=builder.next_id(), inputs=(value,), out=out, span=stmt.span, op=primitive.name,
+                                      params=params, name=name, param_count=count,
+                                      macs=primitive.macs(params, incoming, out), kind="op")
+        return self._emit(builder, node)
+
+    def _block_call(self, stmt: ast.Call, block: ast.BlockDef, defining: FileScope, value, builder, variables,
+                    incoming) -> int:
+        names = [p.name for p in block.params]
+        values, _ = self._arguments(stmt, names, variables, incoming)
+        bound: dict[str, Value] = {}
+        for param in block.params:
+            if param.name in values:
+                bound[param.name] = values[param.name]
+            elif param.default is not None:
+                bound[param.name] = Evaluator(bound, incoming)(param.default)
+            else:
+                raise self._error("E0105", f"`{block.name}` is missing argument `{param.name}`", stmt.span,
+                                  help=_signature(block.name, names),
+                                  secondary=(Label(span=param.span, message="declared here"),))
+        args_text = ", ".join(f"{k}={repr_value(v)}" for k, v in bound.items())
+        if len(self.frames) >= self.limits.max_call_depth:
+            chain = [f.block for f in self.frames]
+            start = chain.index(block.name) if block.name in chain else 0
+            cycle = " -> ".join(chain[start:start + 6] + ["..."])
+            raise self._error("E0114", f"block calls nest deeper than {self.limits.max_call_depth}: {cycle}",
+                              stmt.span, help="a block that calls itself needs an `if` that stops the recursion")
+        name = builder.name_for(stmt.label, stmt.label_span)
+        self.frames.append(Frame(block.name, args_text, stmt.span))
+        try:
+            inner = _Builder(incoming)
+            output = self.sequence(block.body, 0, inner, bound, defining)
+        finally:
+            self.frames.pop()
+        return self._emit_group(builder, inner, output, name, block.name, bound, value, stmt.span)
+
+    def _emit_group(self, builder: _Builder, inner: _Builder, output: int, name: str, block: str, args, value, span) -> int:
+        graph = inner.graph(output)
+        node = GroupNode.model_construct(id=builder.next_id(), inputs=(value,), out=inner.type_of(output), span=span,
+                                         name=name, block=block, args=args, graph=graph,
+                                         param_count=_sum(graph, "param_count"), macs=_sum(graph, "macs"), kind="group")
+        return self._emit(builder, node)
+
+    def _emit(self, builder: _Builder, node) -> int:
+        self.op_count += 1
+        if self.op_count > self.limits.max_ops:
+            raise self._error("E0115", f"the network has more than {self.limits.max_ops:,} ops", node.span)
+        builder.nodes.append(node)
+        return node.id
+
+    # --- diagnostics
+    def _error(self, code: str, message: str, span: Span | None, **fields) -> ArchError:
+        notes = tuple(f.note() for f in reversed(self.frames))
+        return ArchError(Diagnostic(code=code, message=message, span=span, notes=notes, **fields))
+
+    def _validation_error(self, stmt, primitive, exc: ValidationError, values, spans) -> ArchError:
+        problem = exc.errors()[0]
+        field_name = str(problem["loc"][0]) if problem["loc"] else ""
+        fields = list(primitive.Params.model_fields)
+        if problem["type"] == "missing":
+            return self._error("E0105", f"`{stmt.name}` is missing argument `{field_name}`", stmt.span,
+                               help=_signature(stmt.name, fields))
+        given = values.get(field_name)
+        span = spans.get(field_name, stmt.span)
+        expected = _expected(primitive.Params.model_fields[field_name].annotation, problem)
+        help_text = None
+        if isinstance(given, float) and "int" in expected:
+            help_text = "wrap the value in `int(...)`, `round(...)` or `make_divisible(...)`"
+        return self._error("E0107", f"`{stmt.name}` argument `{field_name}` {expected}, got {type_name(given)} "
+                           f"`{repr_value(given)}`", span, help=help_text)
+
+
+def _expected(annotation, problem: dict) -> str:
+    kind = problem["type"]
+    if kind in ("greater_than", "greater_than_equal", "less_than_equal", "less_than"):
+        return problem["msg"].lower().replace("input should be", "must be")
+    text = str(annotation).replace("typing.", "").replace("Annotated[", "").replace("NoneType", "none")
+    if "Literal" in text:
+        return "must be one of " + text.split("Literal[")[1].split("]")[0]
+    if "tuple" in text and "int" in text:
+        return "must be a positive int or a pair of them"
+    if text.startswith("<class '"):
+        text = text[8:-2]
+    if "int" in text:
+        return "must be an int"
+    if "bool" in text:
+        return "must be `true` or `false`"
+    if "float" in text:
+        return "must be a number"
+    return "has an invalid value"
+
+
+def _signature(name: str, params: list[str]) -> str:
+    return f"signature: `{name}({', '.join(params)})`"
+
+
+def _sum(graph: Graph, attribute: str) -> int:
+    return sum(getattr(n, attribute, 0) for n in graph.nodes)
+
+
+__all__ = ["Elaborator", "Limits", "Network", "BaseModel", "Any"]

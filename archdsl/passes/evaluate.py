@@ -1,0 +1,211 @@
+"""Expression evaluation: a small, pure interpreter over the AST. No Python `eval`, ever."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import operator
+from typing import Any, Callable
+
+from .. import ast
+from ..diagnostics import ArchError, Diagnostic, error
+from ..types import TensorType
+
+MAX_INT = 2**62
+
+Value = Any  # int | float | bool | str | tuple | TensorType
+
+
+def type_name(v: Value) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, TensorType):
+        return "shape"
+    return {int: "int", float: "float", str: "string", tuple: "tuple"}.get(type(v), type(v).__name__)
+
+
+def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round `v` to a multiple of `divisor`, never below 90% of `v` (MobileNet v2/v3, EfficientNet)."""
+    min_value = divisor if min_value is None else min_value
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+def _range(*args: int) -> tuple[int, ...]:
+    r = range(*args)
+    if len(r) > 100_000:
+        raise ValueError(f"range of {len(r):,} numbers is too long")
+    return tuple(r)
+
+
+def _round(x: float, ndigits: int | None = None):
+    return round(x) if ndigits is None else round(x, ndigits)
+
+
+BUILTINS: dict[str, Callable[..., Value]] = {
+    "make_divisible": make_divisible,
+    "ceil": lambda x: int(math.ceil(x)),
+    "floor": lambda x: int(math.floor(x)),
+    "round": _round,
+    "int": int,
+    "float": float,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "len": len,
+    "sum": lambda xs: sum(xs),
+    "range": _range,
+}
+
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "//": operator.floordiv,
+    "%": operator.mod, "**": operator.pow, "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+
+SHAPE_ATTRIBUTES = ("c", "h", "w", "rank", "dims")
+
+
+class Evaluator:
+    """Evaluates expressions against variables and the incoming shape `in`."""
+
+    def __init__(self, variables: dict[str, Value], incoming: TensorType | None):
+        self.variables = variables
+        self.incoming = incoming
+
+    def __call__(self, e: ast.Expr) -> Value:
+        return getattr(self, "_" + e.kind)(e)
+
+    def _literal(self, e: ast.Literal_) -> Value:
+        if isinstance(e.value, int) and not isinstance(e.value, bool) and abs(e.value) > MAX_INT:
+            raise error("E0115", f"number has {len(str(e.value))} digits; integers are limited to 2**62",
+                        e.span, label="too large")
+        return e.value
+
+    def _var(self, e: ast.Var) -> Value:
+        if e.name in self.variables:
+            return self.variables[e.name]
+        close = difflib.get_close_matches(e.name, list(self.variables) + list(BUILTINS), n=1)
+        raise error("E0102", f"unknown variable `{e.name}`", e.span, label="not defined here",
+                    help=f"did you mean `{close[0]}`?" if close else _known(self.variables))
+
+    def _in(self, e: ast.InRef) -> Value:
+        if self.incoming is None:
+            raise error("E0108", "`in` has no meaning here: there is no incoming tensor", e.span)
+        return self.incoming
+
+    def _attr(self, e: ast.Attr) -> Value:
+        obj = self(e.obj)
+        if not isinstance(obj, TensorType):
+            raise error("E0108", f"a {type_name(obj)} has no attribute `{e.name}`", e.span)
+        if e.name not in SHAPE_ATTRIBUTES:
+            raise error("E0108", f"shapes have no attribute `{e.name}`", e.span,
+                        help="use one of " + ", ".join(f"`in.{a}`" for a in SHAPE_ATTRIBUTES))
+        if e.name in ("h", "w") and obj.rank != 3:
+            raise error("E0206", f"`in.{e.name}` needs a feature map, the incoming tensor is {obj}", e.span)
+        return getattr(obj, e.name)
+
+    def _index(self, e: ast.Index) -> Value:
+        obj, index = self(e.obj), self(e.index)
+        if isinstance(obj, TensorType):
+            obj = obj.dims
+        if not isinstance(obj, tuple):
+            raise error("E0108", f"a {type_name(obj)} cannot be indexed", e.obj.span, label=f"this is a {type_name(obj)}")
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise error("E0108", f"an index must be an int, got {type_name(index)}", e.index.span)
+        if not -len(obj) <= index < len(obj):
+            raise error("E0108", f"index {index} is out of range for a sequence of length {len(obj)}", e.index.span)
+        return obj[index]
+
+    def _sequence(self, e: ast.Sequence) -> Value:
+        return tuple(self(item) for item in e.items)
+
+    def _unary(self, e: ast.Unary) -> Value:
+        v = self(e.operand)
+        if e.op == "not":
+            return not self._truth(v, e.operand)
+        if not _is_number(v):
+            raise error("E0108", f"cannot negate a {type_name(v)}", e.span)
+        return -v
+
+    def _ternary(self, e: ast.Ternary) -> Value:
+        return self(e.then) if self._truth(self(e.cond), e.cond) else self(e.orelse)
+
+    def _binop(self, e: ast.BinOp) -> Value:
+        if e.op in ("and", "or"):
+            left = self._truth(self(e.left), e.left)
+            if (e.op == "and") != left:
+                return left
+            return self._truth(self(e.right), e.right)
+        left, right = self(e.left), self(e.right)
+        if e.op in ("==", "!="):
+            return _BINARY[e.op](left, right)
+        numeric = _is_number(left) and _is_number(right)
+        sequences = isinstance(left, tuple) and isinstance(right, tuple) and e.op in ("+", "<", "<=", ">", ">=")
+        repeat = e.op == "*" and isinstance(left, tuple) and isinstance(right, int) and not isinstance(right, bool)
+        if not (numeric or sequences or repeat):
+            raise error("E0108", f"`{e.op}` is not defined for {type_name(left)} and {type_name(right)}", e.span)
+        if e.op == "**" and isinstance(right, int) and abs(right) > 64:
+            raise error("E0116", f"exponent {right} is too large", e.right.span)
+        if repeat and right * len(left) > 100_000:
+            raise error("E0115", "sequence would be too long", e.span)
+        try:
+            result = _BINARY[e.op](left, right)
+        except ZeroDivisionError:
+            raise error("E0116", "division by zero", e.span, label="the right side is 0") from None
+        except (OverflowError, ValueError) as exc:
+            raise error("E0116", f"arithmetic error: {exc}", e.span) from None
+        if isinstance(result, int) and abs(result) > MAX_INT:
+            raise error("E0116", "integer result is larger than 2**62", e.span)
+        if isinstance(result, complex):
+            raise error("E0116", "result is not a real number", e.span)
+        return result
+
+    def _fcall(self, e: ast.FuncCall) -> Value:
+        fn = BUILTINS.get(e.func)
+        if fn is None:
+            close = difflib.get_close_matches(e.func, list(BUILTINS), n=1)
+            raise error("E0101", f"unknown function `{e.func}`", e.span,
+                        help=f"did you mean `{close[0]}`?" if close else
+                        "functions: " + ", ".join(f"`{n}`" for n in BUILTINS))
+        args = [self(a) for a in e.args]
+        kwargs = {k.name: self(k.value) for k in e.kwargs}
+        try:
+            result = fn(*args, **kwargs)
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+            shown = ", ".join([repr_value(a) for a in args] + [f"{k}={repr_value(v)}" for k, v in kwargs.items()])
+            raise error("E0108", f"`{e.func}({shown})` failed: {exc}", e.span) from None
+        if isinstance(result, list):
+            result = tuple(result)
+        return result
+
+    def _truth(self, v: Value, e: ast.Expr) -> bool:
+        if not isinstance(v, bool):
+            raise error("E0108", f"a condition must be a bool, got {type_name(v)} `{repr_value(v)}`", e.span,
+                        help="compare explicitly, e.g. `x != 0`")
+        return v
+
+
+def _is_number(v: Value) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _known(variables: dict[str, Value]) -> str | None:
+    return ("variables here: " + ", ".join(f"`{n}`" for n in sorted(variables))) if variables else None
+
+
+def repr_value(v: Value) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, tuple):
+        return "(" + ", ".join(repr_value(x) for x in v) + ("," if len(v) == 1 else "") + ")"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+__all__ = ["ArchError", "BUILTINS", "Diagnostic", "Evaluator", "make_divisible", "repr_value", "type_name"]

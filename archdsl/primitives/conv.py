@@ -1,0 +1,69 @@
+"""`conv`: 2-D convolution (LeCun et al. 1989); `groups` covers grouped (ResNeXt) and depthwise (MobileNet) forms."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from .base import NonNegativePair, Pair, ParamModel, PositiveInt, Primitive, ShapeError, pair, register, \
+    require_rank, sliding_window
+from ..types import TensorType
+
+
+class ConvParams(ParamModel):
+    out: PositiveInt
+    kernel: Pair
+    stride: Pair = 1
+    pad: NonNegativePair | Literal["same"] = 0
+    dilation: Pair = 1
+    groups: PositiveInt = 1
+    bias: bool = True
+
+
+def conv_padding(p: ConvParams) -> tuple[int, int] | str:
+    return p.pad if p.pad == "same" else pair(p.pad)
+
+
+@register
+class Conv(Primitive):
+    name = "conv"
+    family = "conv"
+    Params = ConvParams
+
+    def infer(self, p: ConvParams, x: TensorType) -> TensorType:
+        require_rank(self.name, x, 3)
+        for what, channels in (("input", x.c), ("output", p.out)):
+            if channels % p.groups:
+                raise ShapeError("E0204", f"`conv` groups={p.groups} does not divide its {what} channels ({channels})",
+                                 help=f"use a `groups` value that divides both {x.c} and {p.out}")
+        if p.pad == "same":
+            if pair(p.stride) != (1, 1):
+                raise ShapeError("E0207", "`conv` with pad=\"same\" needs stride 1", help="give the padding as a number")
+            return TensorType.of(p.out, x.h, x.w)
+        h, w = sliding_window(self.name, x, pair(p.kernel), pair(p.stride), pair(p.pad), pair(p.dilation))
+        return TensorType.of(p.out, h, w)
+
+    def build(self, p: ConvParams, x: TensorType, y: TensorType):
+        from torch import nn
+
+        return nn.Conv2d(x.c, p.out, pair(p.kernel), stride=pair(p.stride), padding=conv_padding(p),
+                         dilation=pair(p.dilation), groups=p.groups, bias=p.bias)
+
+    def label(self, p: ConvParams) -> str:
+        kh, kw = pair(p.kernel)
+        text = f"conv {kh}x{kw}, {p.out}"
+        sh, sw = pair(p.stride)
+        if (sh, sw) != (1, 1):
+            text += f", /{sh}" if sh == sw else f", /{sh}x{sw}"
+        if p.groups > 1:
+            text += f", g={p.groups}"
+        if pair(p.dilation) != (1, 1):
+            text += f", d={pair(p.dilation)[0]}"
+        return text
+
+    def param_count(self, p: ConvParams, x: TensorType, y: TensorType) -> int:
+        kh, kw = pair(p.kernel)
+        return p.out * (x.c // p.groups) * kh * kw + (p.out if p.bias else 0)
+
+    def macs(self, p: ConvParams, x: TensorType, y: TensorType) -> int:
+        kh, kw = pair(p.kernel)
+        return y.numel * (x.c // p.groups) * kh * kw
