@@ -22,6 +22,10 @@ class Span(BaseModel):
         return f"{self.file}:{self.line}:{self.col}"
 
 
+#: Every decoded source by display name, so diagnostics can be rendered with their lines.
+SOURCES: dict[str, "Source"] = {}
+
+
 class Source:
     """The text of one `.arch` file, with its display name."""
 
@@ -30,6 +34,7 @@ class Source:
         self.text = text
         self.path = path
         self.lines = text.splitlines()
+        SOURCES[name] = self
 
     def line(self, number: int) -> str:
         return self.lines[number - 1] if 0 < number <= len(self.lines) else ""

@@ -28,7 +28,8 @@ def grammar_text() -> str:
 
 @lru_cache(maxsize=1)
 def lark_parser() -> Lark:
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                start=["start", "expr"])
 
 
 def decode(name: str, data: bytes) -> Source:
@@ -49,7 +50,7 @@ def decode(name: str, data: bytes) -> Source:
 def parse(source: Source) -> ast.Module:
     _check_nesting(source)
     try:
-        tree = lark_parser().parse(source.text)
+        tree = lark_parser().parse(source.text, start="start")
     except UnexpectedInput as exc:
         raise ArchError(_syntax_diagnostic(source, exc)) from None
     from .transform import ToAst
@@ -112,3 +113,15 @@ def _found(exc: UnexpectedInput) -> str:
 def _input_error(name: str, message: str, line: int = 1) -> ArchError:
     return ArchError(Diagnostic(code="E0002", message=message,
                                 span=Source(name, "").span(line, 1)))
+
+
+def parse_expression(source: Source) -> "ast.Expr":
+    """One expression (as given to `--set name=value`)."""
+    _check_nesting(source)
+    try:
+        tree = lark_parser().parse(source.text, start="expr")
+    except UnexpectedInput as exc:
+        raise ArchError(_syntax_diagnostic(source, exc)) from None
+    from .transform import ToAst
+
+    return ToAst(source).transform(tree)

@@ -1,0 +1,70 @@
+"""`archdsl build`: compile a spec into a torch module, run it once, optionally save its weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..api import choose_network
+from ..passes.elaborate import Elaborator
+from ..passes.resolve import load_file
+from .app import atomic_write, format_option, guarded, main, network_option, parse_assignments, set_option
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--device", default="cpu", show_default=True, metavar="DEVICE", help="cpu, cuda, cuda:1, mps ...")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Save the model's state_dict (torch.save) to this file.")
+@click.option("--weights", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Load a torchvision/timm-style state_dict file into the model.")
+@set_option
+@network_option
+@format_option
+@guarded
+def build(file: Path, device: str, output: Path | None, weights: Path | None, assignments: tuple[str, ...],
+          network: str | None, fmt: str) -> int:
+    """Build FILE into a torch.nn.Module and run one forward pass on DEVICE.
+
+    Prints the parameter count and the output shape for a batch of one.
+
+    \b
+    Examples:
+      archdsl build specs/resnet18.arch
+      archdsl build specs/resnet18.arch --device cuda --set classes=10
+      archdsl build specs/mobilenet_v2.arch --weights mobilenet_v2.pth -o model.pt
+    """
+    overrides = parse_assignments(assignments)
+    scope = load_file(file)
+    net = Elaborator().network(choose_network(scope, network), scope, overrides)
+
+    import torch
+
+    from ..lower import lower
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise click.UsageError(f"--device {device}: no CUDA device is available to this torch "
+                               f"({torch.__version__}); install a CUDA build of torch or use --device cpu")
+    try:
+        torch_device = torch.device(device)
+    except RuntimeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--device") from None
+    model = lower(net)
+    if weights is not None:
+        from ..weights import WeightsError, load_weights
+
+        try:
+            load_weights(model, weights)
+        except WeightsError as exc:
+            raise click.UsageError(f"--weights {weights}: {exc}") from None
+    model = model.to(torch_device).eval()
+    with torch.no_grad():
+        y = model(torch.randn(1, *net.input.dims, device=torch_device))
+    params = sum(p.numel() for p in model.parameters())
+    click.echo(f"network {net.name}: {params:,} parameters, input {tuple([1, *net.input.dims])}, "
+               f"output shape {tuple(y.shape)}, device {torch_device}")
+    if output is not None:
+        atomic_write(output, lambda tmp: torch.save(model.state_dict(), tmp))
+        click.echo(f"saved state_dict to {output}")
+    return 0

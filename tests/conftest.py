@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = ROOT / "specs"
+REFERENCE = Path(__file__).parent / "reference"
+
+
+def all_specs() -> list[Path]:
+    return sorted(SPECS.rglob("*.arch"))
+
+
+def spec_id(path: Path) -> str:
+    return str(path.relative_to(SPECS))
+
+
+def reference(name: str) -> dict:
+    return json.loads((REFERENCE / f"{name}.json").read_text())
+
+
+def run_cli(*args: str, cwd: Path = ROOT, env: dict | None = None, input: bytes | None = None):
+    """Run `archdsl` as a user does, in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "archdsl", *args], cwd=cwd, capture_output=True,
+                          env={**os.environ, **(env or {})}, input=input, timeout=600)
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write a spec file and return its path: write("a.arch", "network ...")."""
+
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    return _write
