@@ -98,12 +98,11 @@ def sliding_window(name: str, x: TensorType, kernel, stride, padding, dilation=(
     out = []
     for size, k, s, p, d in zip(x.spatial, kernel, stride, padding, dilation):
         span = d * (k - 1) + 1
-        numerator = size + 2 * p - span
-        if numerator < 0:
-            raise ShapeError("E0205", f"`{name}` window of {span} does not fit in input size {x.h}x{x.w} (padding {p})",
-                             help="the input is too small here: use less downsampling or a larger input")
-        n = (-(-numerator // s) if ceil_mode else numerator // s) + 1
+        n = (size + 2 * p - span + (s - 1 if ceil_mode else 0)) // s + 1
         if ceil_mode and (n - 1) * s >= size + p:
             n -= 1
+        if n < 1:
+            raise ShapeError("E0205", f"`{name}` window of {span} does not fit in input size {x.h}x{x.w} (padding {p})",
+                             help="the input is too small here: use less downsampling or a larger input")
         out.append(n)
     return out[0], out[1]
