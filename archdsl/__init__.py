@@ -1,4 +1,4 @@
-"""archdsl: an architecture-description language and compiler for convolutional networks.
+r"""archdsl: an architecture-description language and compiler for convolutional networks.
 
     .arch text -> AST (syntax/) -> IR with static shapes (passes/) -> torch modules (lower/)
                                                                  \-> diagrams (viz/), summaries
