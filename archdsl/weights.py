@@ -1,10 +1,13 @@
 """Loading reference (torchvision/timm-style) state_dicts into compiled specs: by name, else by order.
 
-Nothing is downloaded: weights come from a file the user has.
+Nothing is downloaded: weights come from a file the user has. Files are read with `weights_only=True`, so a
+checkpoint can never run code; a pickled model is refused with a hint to save its `state_dict()` instead.
 """
 
 from __future__ import annotations
 
+import pickle
+import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Mapping
@@ -12,47 +15,120 @@ from typing import Mapping
 import torch
 from torch import nn
 
+# BatchNorm's batch counter: older checkpoints lack it and `load_state_dict` fills it in, so it may be missing.
+COUNTER = "num_batches_tracked"
+
 
 class WeightsError(ValueError):
-    """The state_dict does not fit the model; the message names the first mismatch."""
+    """The file is not a state_dict, or does not fit the model; the message names the first mismatch."""
 
 
-def read_state_dict(source: str | Path | Mapping[str, torch.Tensor]) -> "OrderedDict[str, torch.Tensor]":
-    if isinstance(source, Mapping):
+def read_state_dict(source: str | Path | Mapping[str, torch.Tensor] | nn.Module) -> "OrderedDict[str, torch.Tensor]":
+    """A state_dict from a file (plain, or wrapped as {"state_dict": ...} / {"model": ...}), a mapping or a module.
+
+    DataParallel/DDP's `module.` prefix is removed.
+    """
+    if isinstance(source, nn.Module):
+        state = source.state_dict()
+    elif isinstance(source, Mapping):
         state = source
     else:
-        state = torch.load(Path(source), map_location="cpu", weights_only=True)
-    if isinstance(state, nn.Module):
-        state = state.state_dict()
+        state = _load_file(Path(source))
     for wrapper in ("state_dict", "model", "model_state_dict"):
         if isinstance(state, Mapping) and wrapper in state and isinstance(state[wrapper], Mapping):
             state = state[wrapper]
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise WeightsError(f"{source} does not hold a state_dict (a mapping of names to tensors)")
+    if not isinstance(state, Mapping):
+        raise WeightsError(f"it holds a {type(state).__name__}, not a state_dict (a mapping of names to tensors)")
+    if not state:
+        raise WeightsError("it holds an empty state_dict")
+    for key, value in state.items():
+        if not isinstance(value, torch.Tensor):
+            raise WeightsError(f"it does not hold a state_dict: entry `{key}` is a Python {type(value).__name__}, "
+                               f"not a tensor")
     return OrderedDict((k.removeprefix("module."), v) for k, v in state.items())
 
 
+def _load_file(path: Path):
+    """torch.load without running code; OSError (missing file, permissions) passes through for the caller."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except OSError:
+        raise
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if found:  # a real pickle of something other than tensors: refused, since unpickling it would run code
+            raise WeightsError(f"it holds pickled Python objects (`{found.group(1)}`), not only tensors (a whole "
+                               f"model?); save `model.state_dict()` with torch.save and load that") from None
+        raise WeightsError("not a file written by torch.save (it cannot be unpickled)") from None
+    except Exception as exc:  # torch.load reports a foreign file as KeyError, RuntimeError, EOFError ...
+        raise WeightsError(f"not a file written by torch.save ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "unreadable"
+
+
+def _shape(t: torch.Tensor) -> tuple[int, ...]:
+    return tuple(t.shape)
+
+
 def match_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) -> "OrderedDict[str, torch.Tensor]":
-    """Map `state` onto the model's own keys: by name when every name matches, else by order, shapes checked."""
+    """Map `state` onto the model's own keys, every shape checked.
+
+    By name when the names are the model's (BatchNorm counters may be missing); otherwise by order, the i-th
+    tensor of the file going to the i-th of the model.
+    """
     ours = model.state_dict()
-    if set(ours) == set(state):
-        mapping = OrderedDict((k, state[k]) for k in ours)
-    else:
-        if len(ours) != len(state):
-            raise WeightsError(f"the file has {len(state)} entries, the model {len(ours)}; names differ too, "
-                               f"so they cannot be matched by order (first model key `{next(iter(ours))}`, "
-                               f"first file key `{next(iter(state), '')}`)")
-        mapping = OrderedDict(zip(ours, state.values()))
-        names = dict(zip(ours, state))
-    for key, value in mapping.items():
-        if value.shape != ours[key].shape:
-            source = key if set(ours) == set(state) else f"`{names[key]}` (entry {list(ours).index(key)})"
-            raise WeightsError(f"shape mismatch: model `{key}` is {tuple(ours[key].shape)}, file {source} is "
-                               f"{tuple(value.shape)}")
-    return mapping
+    if set(_without_counters(ours)) == set(_without_counters(state)) and set(state) <= set(ours):
+        for key in state:
+            if state[key].shape != ours[key].shape:
+                raise WeightsError(f"shape mismatch at `{key}` (matched by name): the model's is "
+                                   f"{_shape(ours[key])}, the file's {_shape(state[key])}")
+        return OrderedDict((k, state[k]) for k in ours if k in state)
+    model_keys, file_keys = list(ours), list(state)
+    why = _names_differ(model_keys, file_keys)
+    if _counters_missing(model_keys, file_keys):
+        model_keys, file_keys = _without_counters(model_keys), _without_counters(file_keys)
+        why += f"; not counting `{COUNTER}`, which one side lacks"
+    for i, (mine, theirs) in enumerate(zip(model_keys, file_keys)):
+        if ours[mine].shape != state[theirs].shape:
+            raise WeightsError(f"shape mismatch at entry {i} (matched by order, {why}): model `{mine}` is "
+                               f"{_shape(ours[mine])}, file `{theirs}` is {_shape(state[theirs])}")
+    if len(model_keys) != len(file_keys):
+        n = min(len(model_keys), len(file_keys))
+        left = (f"the model's entry {n} `{model_keys[n]}` has no counterpart in the file" if len(model_keys) > n
+                else f"the file's entry {n} `{file_keys[n]}` has no counterpart in the model")
+        raise WeightsError(f"the model has {len(model_keys)} entries, the file {len(file_keys)} (matched by order, "
+                           f"{why}): the first {n} fit, then {left}")
+    return OrderedDict((mine, state[theirs]) for mine, theirs in zip(model_keys, file_keys))
 
 
-def load_weights(model: nn.Module, source: str | Path | Mapping[str, torch.Tensor]) -> nn.Module:
-    """Load `source` into `model` in place and return it."""
-    model.load_state_dict(match_state_dict(model, read_state_dict(source)))
+def _counters_missing(model_keys: list[str], file_keys: list[str]) -> bool:
+    """One side (an older checkpoint, usually) has no BatchNorm counters at all while the other has some."""
+    mine, theirs = len(model_keys) - len(_without_counters(model_keys)), len(file_keys) - len(_without_counters(file_keys))
+    return mine != theirs and 0 in (mine, theirs)
+
+
+def _without_counters(keys) -> list[str]:
+    return [k for k in keys if k != COUNTER and not k.endswith("." + COUNTER)]
+
+
+def _names_differ(model_keys: list[str], file_keys: list[str]) -> str:
+    for mine, theirs in zip(model_keys, file_keys):
+        if mine != theirs:
+            return f"the names first differ at model `{mine}`, file `{theirs}`"
+    return "the names differ"
+
+
+def load_weights(model: nn.Module, source: str | Path | Mapping[str, torch.Tensor] | nn.Module) -> nn.Module:
+    """Load `source` (a state_dict file, mapping or module) into `model` in place and return it.
+
+    Raises WeightsError naming the source and the first mismatch.
+    """
+    try:
+        model.load_state_dict(match_state_dict(model, read_state_dict(source)))
+    except WeightsError as exc:
+        where = str(source) if isinstance(source, (str, Path)) else "the state_dict"
+        raise WeightsError(f"{where}: {exc}") from None
     return model

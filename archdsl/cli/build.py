@@ -9,6 +9,7 @@ import click
 from ..api import choose_network
 from ..passes.elaborate import Elaborator
 from ..passes.resolve import load_file
+from ..report import EXIT_USAGE
 from .app import atomic_write, format_option, guarded, main, network_option, parse_assignments, set_option
 
 
@@ -56,14 +57,17 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, as
 
         try:
             load_weights(model, weights)
-        except WeightsError as exc:
-            raise click.UsageError(f"--weights {weights}: {exc}") from None
+        except WeightsError as exc:  # the message already names the file and the first mismatch
+            click.echo(f"error: --weights {exc}", err=True)
+            return EXIT_USAGE
     model = model.to(torch_device).eval()
     with torch.no_grad():
         y = model(torch.randn(1, *net.input.dims, device=torch_device))
     params = sum(p.numel() for p in model.parameters())
     click.echo(f"network {net.name}: {params:,} parameters, input {tuple([1, *net.input.dims])}, "
                f"output shape {tuple(y.shape)}, device {torch_device}")
+    if weights is not None:
+        click.echo(f"loaded weights from {weights}")
     if output is not None:
         atomic_write(output, lambda tmp: torch.save(model.state_dict(), tmp))
         click.echo(f"saved state_dict to {output}")
