@@ -80,8 +80,17 @@ class Sequence(Node):
     brackets: Literal["()", "[]"]
 
 
+class ListComp(Node):
+    """`[expr for a, b in items]`: one value per item (a list, or an int n for 0..n-1), as a tuple."""
+
+    kind: Literal["listcomp"] = "listcomp"
+    item: Expr
+    names: tuple[str, ...]
+    iterable: Expr
+
+
 Expr = Annotated[
-    Union[Literal_, Var, InRef, Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence],
+    Union[Literal_, Var, InRef, Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, ListComp],
     Field(discriminator="kind"),
 ]
 
@@ -119,6 +128,7 @@ class For(Item):
     kind: Literal["for"] = "for"
     names: tuple[str, ...]
     iterable: Expr
+    index: str | None = None  # `for ... in rows as j`: j counts the rows from 0
     body: tuple[Stmt, ...]
 
 
@@ -194,6 +204,6 @@ class Module(BaseModel):
     networks: tuple[NetworkDef, ...] = ()
 
 
-for _model in (Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, KeywordArg, Repeat, For, Branch,
+for _model in (Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, ListComp, KeywordArg, Repeat, For, Branch,
                Combine, If, Group, Let, Param, Definition, BlockDef, NetworkDef):
     _model.model_rebuild()

@@ -64,6 +64,7 @@ PARAMETERLESS_SAMPLES = {
     "gn": dict(groups=1), "lrn": dict(size=3), "linear": dict(out=5), "channel_shuffle": dict(groups=1),
     "slice": dict(start=0, stop=1), "adaptive_avgpool": dict(size=2), "adaptive_maxpool": dict(size=2),
     "maxpool": dict(kernel=2), "avgpool": dict(kernel=2), "conv": dict(out=4, kernel=1),
+    "activation": dict(kind="silu"),
 }
 
 

@@ -168,8 +168,8 @@ class Elaborator:
         if not isinstance(items, tuple):
             raise self._error("E0108", f"`for` needs a list or an int, got {type_name(items)}", stmt.iterable.span)
         self._check_repeat(len(items), stmt.iterable.span)
-        for item in items:
-            inner = dict(variables)
+        for row, item in enumerate(items):
+            inner = dict(variables, **({stmt.index: row} if stmt.index else {}))
             if len(stmt.names) == 1:
                 inner[stmt.names[0]] = item
             elif not isinstance(item, tuple) or len(item) != len(stmt.names):

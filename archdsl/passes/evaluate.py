@@ -66,6 +66,7 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 SHAPE_ATTRIBUTES = ("c", "h", "w", "rank", "dims")
+COMPREHENSION_LIMIT = 1_000_000
 
 
 class Evaluator:
@@ -74,6 +75,7 @@ class Evaluator:
     def __init__(self, variables: dict[str, Value], incoming: TensorType | None):
         self.variables = variables
         self.incoming = incoming
+        self._budget = [COMPREHENSION_LIMIT]  # shared with the evaluators of nested comprehensions
 
     def __call__(self, e: ast.Expr) -> Value:
         return getattr(self, "_" + e.kind)(e)
@@ -121,6 +123,31 @@ class Evaluator:
 
     def _sequence(self, e: ast.Sequence) -> Value:
         return tuple(self(item) for item in e.items)
+
+    def _listcomp(self, e: ast.ListComp) -> Value:
+        items = self(e.iterable)
+        if isinstance(items, int) and not isinstance(items, bool):
+            items = _range(items)
+        if not isinstance(items, tuple):
+            raise error("E0108", f"a list comprehension needs a list or an int, got {type_name(items)}",
+                        e.iterable.span)
+        values = []
+        for item in items:
+            self._budget[0] -= 1
+            if self._budget[0] < 0:  # nested comprehensions multiply; keep one expression's work bounded
+                raise error("E0115", f"list comprehensions here evaluate more than {COMPREHENSION_LIMIT:,} items",
+                            e.span)
+            if len(e.names) == 1:
+                bound = {e.names[0]: item}
+            elif not isinstance(item, tuple) or len(item) != len(e.names):
+                raise error("E0108", f"cannot unpack {repr_value(item)} into {len(e.names)} names "
+                            f"({', '.join(e.names)})", e.iterable.span)
+            else:
+                bound = dict(zip(e.names, item))
+            inner = Evaluator({**self.variables, **bound}, self.incoming)
+            inner._budget = self._budget
+            values.append(inner(e.item))
+        return tuple(values)
 
     def _unary(self, e: ast.Unary) -> Value:
         v = self(e.operand)

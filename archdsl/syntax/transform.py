@@ -89,8 +89,9 @@ class ToAst(Transformer):
         return ast.Repeat(span=self._s(meta), count=count, var=str(var) if var else None, body=body)
 
     def for_loop(self, meta, children):
-        names, iterable, body = children
-        return ast.For(span=self._s(meta), names=names, iterable=iterable, body=body)
+        names, iterable, index, body = children
+        return ast.For(span=self._s(meta), names=names, iterable=iterable, index=str(index) if index else None,
+                       body=body)
 
     def names(self, meta, children):
         return tuple(str(c) for c in children)
@@ -147,6 +148,10 @@ class ToAst(Transformer):
 
     def list_lit(self, meta, children):
         return ast.Sequence(span=self._s(meta), items=tuple(c for c in children if c is not None), brackets="[]")
+
+    def list_comp(self, meta, children):
+        item, names, iterable = children
+        return ast.ListComp(span=self._s(meta), item=item, names=names, iterable=iterable)
 
     def index(self, meta, children):
         return ast.Index(span=self._s(meta), obj=children[0], index=children[1])
