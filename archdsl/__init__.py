@@ -9,7 +9,8 @@ The top level never imports torch, so `archdsl.check` and `archdsl check` stay f
 from .api import build, check, load
 from .diagnostics import ArchError, Diagnostic
 from .ir import Network
+from .reparam import reparameterize
 
 __version__ = "0.1.0"
 
-__all__ = ["ArchError", "Diagnostic", "Network", "build", "check", "load", "__version__"]
+__all__ = ["ArchError", "Diagnostic", "Network", "build", "check", "load", "reparameterize", "__version__"]

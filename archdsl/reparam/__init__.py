@@ -6,13 +6,24 @@ branches are one convolution, shared with ir.py, the same pass over the IR (for 
 Importing this package does not import torch.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .ir import deploy_ir
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["deploy_ir", "reparameterize"]
 
 
-def reparameterize(model):
-    """See `archdsl.reparam.graph.reparameterize` (imported lazily: it needs torch)."""
+def reparameterize(model: "nn.Module") -> "nn.Module":
+    """A new module equal to `model` in eval mode, BatchNorms folded and parallel linear branches fused.
+
+    Raises `ReparamError` (a `ValueError`) when `model` is in training mode: call `model.eval()` first.
+    See `archdsl.reparam.graph` for the rules; `graph.run` also reports what was left and why.
+    """
     from .graph import reparameterize as _reparameterize
 
     return _reparameterize(model)
