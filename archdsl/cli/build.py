@@ -9,7 +9,7 @@ import click
 from ..api import choose_network
 from ..passes.elaborate import Elaborator
 from ..passes.resolve import load_file
-from ..report import EXIT_USAGE
+from ..report import EXIT_INTERNAL, EXIT_USAGE
 from .app import atomic_write, format_option, guarded, main, network_option, parse_assignments, set_option
 
 
@@ -20,12 +20,17 @@ from .app import atomic_write, format_option, guarded, main, network_option, par
               help="Save the model's state_dict (torch.save) to this file.")
 @click.option("--weights", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Load a torchvision/timm-style state_dict file into the model.")
+@click.option("--deploy", is_flag=True,
+              help="Reparameterize for inference (BatchNorm folded, linear branches fused), check that it computes "
+                   "the same on a random input, and save that form with -o. Without --weights, BatchNorm "
+                   "statistics are randomized first so that the check means something.")
+@click.option("--verbose", is_flag=True, help="With --deploy: list each change, and each pattern kept and why.")
 @set_option
 @network_option
 @format_option
 @guarded
-def build(file: Path, device: str, output: Path | None, weights: Path | None, assignments: tuple[str, ...],
-          network: str | None, fmt: str) -> int:
+def build(file: Path, device: str, output: Path | None, weights: Path | None, deploy: bool, verbose: bool,
+          assignments: tuple[str, ...], network: str | None, fmt: str) -> int:
     """Build FILE into a torch.nn.Module and run one forward pass on DEVICE.
 
     Prints the parameter count and the output shape for a batch of one.
@@ -35,6 +40,7 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, as
       archdsl build specs/resnet18.arch
       archdsl build specs/resnet18.arch --device cuda --set classes=10
       archdsl build specs/mobilenet_v2.arch --weights mobilenet_v2.pth -o model.pt
+      archdsl build specs/repvgg_a0.arch --deploy --verbose
     """
     overrides = parse_assignments(assignments)
     scope = load_file(file)
@@ -61,13 +67,30 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, as
             click.echo(f"error: --weights {exc}", err=True)
             return EXIT_USAGE
     model = model.to(torch_device).eval()
+    if deploy and weights is None:
+        from ..reparam.verify import randomize_batchnorm
+
+        randomize_batchnorm(model)
+    x = torch.randn(1, *net.input.dims, device=torch_device)
     with torch.no_grad():
-        y = model(torch.randn(1, *net.input.dims, device=torch_device))
+        y = model(x)
     params = sum(p.numel() for p in model.parameters())
     click.echo(f"network {net.name}: {params:,} parameters, input {tuple([1, *net.input.dims])}, "
                f"output shape {tuple(y.shape)}, device {torch_device}")
     if weights is not None:
         click.echo(f"loaded weights from {weights}")
+    if deploy:
+        from ..reparam.verify import deploy_and_check
+
+        check = deploy_and_check(model, x)
+        click.echo(check.summary())
+        for line in check.details() if verbose else ():
+            click.echo(line)
+        if not check.ok:
+            click.echo(f"internal error: the deploy graph differs from the training form (max rel diff "
+                       f"{check.max_rel:.3g}); please report this with the spec", err=True)
+            return EXIT_INTERNAL
+        model = check.result.module
     if output is not None:
         atomic_write(output, lambda tmp: torch.save(model.state_dict(), tmp))
         click.echo(f"saved state_dict to {output}")

@@ -41,8 +41,10 @@ class Reparameterized:
     """The deploy module, what the pass changed, and what it left with the reason (for `--verbose`)."""
 
     module: nn.Module
-    changed: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
+    folded: list[str] = field(default_factory=list)  # BatchNorms folded into the op before them
+    fused: list[str] = field(default_factory=list)  # adds of linear branches now one convolution
+    removed: list[str] = field(default_factory=list)  # ops that are the identity at inference
+    kept: list[str] = field(default_factory=list)  # BatchNorms and adds left as they are, with the reason
 
 
 def reparameterize(model: nn.Module) -> nn.Module:
@@ -101,7 +103,7 @@ class _GraphPass:
                 continue
             node.replace_all_uses_with(node.args[0])
             self._erase(node)
-            self.result.changed.append(f"`{self._name(node)}`: removed, the identity at inference")
+            self.result.removed.append(f"`{self._name(node)}`: removed, the identity at inference")
             changed = True
         return changed
 
@@ -122,7 +124,7 @@ class _GraphPass:
             _set_submodule(self.gm, path, fused)
             node.replace_all_uses_with(node.args[0])
             self._erase(node)
-            self.result.changed.append(f"`{self._name(node)}`: folded into `{self.prefix}{path}`")
+            self.result.folded.append(f"`{self._name(node)}`: folded into `{self.prefix}{path}`")
             changed = True
         return changed
 
@@ -223,7 +225,7 @@ class _GraphPass:
             else:
                 fused_names.append("the identity")
         others = f", {len(kept) - 1} other operand(s) still added to it" if len(kept) > 1 else ""
-        self.result.changed.append(f"`{self.prefix}{name}`: fused {', '.join(fused_names)}{others}")
+        self.result.fused.append(f"`{self.prefix}{name}`: fused {', '.join(fused_names)}{others}")
 
     # -- helpers
 
