@@ -1,18 +1,26 @@
-"""Lark parse tree -> pydantic AST. Positions are converted to `Span` here and nowhere else."""
+"""Lark parse tree -> pydantic AST. Positions are converted to `Span` here and nowhere else.
+
+The parser keeps every token (`keep_all_tokens`) instead of propagating positions through the tree, which
+halves parsing time: a rule's span runs from its first token to its last. Punctuation and keywords are then
+dropped, so each rule method sees only the meaningful children.
+"""
 
 from __future__ import annotations
 
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer
 
 from .. import ast
 from ..source import Source, Span
 
+#: tokens that carry a value; every other token (brackets, commas, keywords) only delimits a span
+VALUE_TOKENS = frozenset({"NAME", "INT", "FLOAT", "STRING", "COMP_OP", "ADD_OP", "MUL_OP", "POW",
+                          "CONCAT", "ADD", "MUL"})
 
-def _span(source: Source, meta) -> Span:
-    if getattr(meta, "empty", True):
-        return source.span(1, 1)
-    return Span(file=source.name, line=meta.line, col=meta.column,
-                end_line=meta.end_line, end_col=meta.end_column)
+
+class Spanned(tuple):
+    """A tuple of children that remembers the span it was parsed from."""
+
+    span: Span | None = None
 
 
 def _token_span(source: Source, tok: Token) -> Span:
@@ -20,30 +28,61 @@ def _token_span(source: Source, tok: Token) -> Span:
                 end_line=tok.end_line, end_col=tok.end_column)
 
 
-@v_args(meta=True)
+def _start(child) -> tuple[int, int] | None:
+    if isinstance(child, Token):
+        return child.line, child.column
+    span = getattr(child, "span", None)
+    return (span.line, span.col) if span is not None else None
+
+
+def _end(child) -> tuple[int, int] | None:
+    if isinstance(child, Token):
+        return child.end_line, child.end_column
+    span = getattr(child, "span", None)
+    return (span.end_line, span.end_col) if span is not None else None
+
+
 class ToAst(Transformer):
-    """Builds AST nodes bottom-up. It never raises: semantic checks belong to elaboration."""
+    """Builds AST nodes bottom-up. It never raises: semantic checks belong to elaboration.
+
+    Nodes are made with `model_construct`: the grammar already guarantees their structure, and validating
+    every node again would double the time of a parse.
+    """
 
     def __init__(self, source: Source):
         super().__init__()
         self.source = source
 
-    def _s(self, meta) -> Span:
-        return _span(self.source, meta)
+    def _call_userfunc(self, tree, new_children=None):
+        children = tree.children if new_children is None else new_children
+        first = next((p for p in map(_start, children) if p is not None), None)
+        last = next((p for p in map(_end, reversed(children)) if p is not None), None)
+        span = None if first is None else Span(file=self.source.name, line=first[0], col=first[1],
+                                                end_line=last[0], end_col=last[1])
+        kept = [c for c in children if not isinstance(c, Token) or c.type in VALUE_TOKENS]
+        return getattr(self, tree.data)(span, kept)
+
+    def _s(self, span: Span | None) -> Span:
+        return span if span is not None else self.source.span(1, 1)
+
+    def _seq(self, span: Span | None, items) -> Spanned:
+        result = Spanned(items)
+        result.span = span
+        return result
 
     # --- definitions
     def start(self, meta, children):
         imports = tuple(c for c in children if isinstance(c, ast.Import))
         blocks = tuple(c for c in children if isinstance(c, ast.BlockDef))
         networks = tuple(c for c in children if isinstance(c, ast.NetworkDef))
-        return ast.Module(file=self.source.name, imports=imports, blocks=blocks, networks=networks)
+        return ast.Module.model_construct(file=self.source.name, imports=imports, blocks=blocks, networks=networks)
 
     def import_stmt(self, meta, children):
-        return ast.Import(span=self._s(meta), path=children[0][1:-1])
+        return ast.Import.model_construct(span=self._s(meta), path=children[0][1:-1])
 
     def _definition(self, cls, meta, children):
         name, params, body = children
-        return cls(span=self._s(meta), name=str(name), name_span=_token_span(self.source, name),
+        return cls.model_construct(span=self._s(meta), name=str(name), name_span=_token_span(self.source, name),
                    params=tuple(params or ()), body=body)
 
     def block_def(self, meta, children):
@@ -53,15 +92,24 @@ class ToAst(Transformer):
         return self._definition(ast.NetworkDef, meta, children)
 
     def params(self, meta, children):
-        return children
+        return self._seq(meta, children)
+
+    def default(self, meta, children):
+        return children[0]
+
+    def call_args(self, meta, children):
+        return children[0] if children[0] is not None else self._seq(meta, [])
+
+    def loop_index(self, meta, children):
+        return children[0]
 
     def param(self, meta, children):
         name, default = children
-        return ast.Param(span=self._s(meta), name=str(name), default=default)
+        return ast.Param.model_construct(span=self._s(meta), name=str(name), default=default)
 
     # --- statements
     def body(self, meta, children):
-        return tuple(children)
+        return self._seq(meta, children)
 
     def labeled(self, meta, children):
         name, item = children
@@ -69,122 +117,126 @@ class ToAst(Transformer):
 
     def let_stmt(self, meta, children):
         name, value = children
-        return ast.Let(span=self._s(meta), name=str(name), value=value)
+        return ast.Let.model_construct(span=self._s(meta), name=str(name), value=value)
 
     def call(self, meta, children):
         name, arglist = children
         args, kwargs = _split_args(arglist or [])
-        return ast.Call(span=self._s(meta), name=str(name), name_span=_token_span(self.source, name),
+        return ast.Call.model_construct(span=self._s(meta), name=str(name), name_span=_token_span(self.source, name),
                         args=args, kwargs=kwargs)
 
     def args(self, meta, children):
-        return children
+        return self._seq(meta, children)
 
     def kwarg(self, meta, children):
         name, value = children
-        return ast.KeywordArg(span=self._s(meta), name=str(name), value=value)
+        return ast.KeywordArg.model_construct(span=self._s(meta), name=str(name), value=value)
 
     def repeat(self, meta, children):
         count, var, body = children
-        return ast.Repeat(span=self._s(meta), count=count, var=str(var) if var else None, body=body)
+        return ast.Repeat.model_construct(span=self._s(meta), count=count, var=str(var) if var else None, body=body)
 
     def for_loop(self, meta, children):
         names, iterable, index, body = children
-        return ast.For(span=self._s(meta), names=names, iterable=iterable, index=str(index) if index else None,
+        return ast.For.model_construct(span=self._s(meta), names=names, iterable=iterable, index=str(index) if index else None,
                        body=body)
 
     def names(self, meta, children):
-        return tuple(str(c) for c in children)
+        return self._seq(meta, [str(c) for c in children])
 
     def comb_kind(self, meta, children):
         return str(children[0])
 
     def combine(self, meta, children):
-        return ast.Combine(span=self._s(meta), op=children[0], branches=tuple(children[1:]))
+        return ast.Combine.model_construct(span=self._s(meta), op=children[0], branches=tuple(children[1:]))
 
     def branch(self, meta, children):
-        span = self._s(meta) if not meta.empty else None
-        if span is None:
-            span = children[0].span if children else self.source.span(1, 1)
-        return ast.Branch(span=span, body=tuple(children))
+        return ast.Branch.model_construct(span=self._s(meta), body=tuple(children))
 
     def if_item(self, meta, children):
         cond, then, *rest = children
+        rest = [r for r in rest if r is not None]
         orelse = rest[0] if rest else ()
         if isinstance(orelse, ast.If):
             orelse = (orelse,)
-        return ast.If(span=self._s(meta), cond=cond, then=then, orelse=orelse or ())
+        return ast.If.model_construct(span=self._s(meta), cond=cond, then=then, orelse=orelse or ())
 
     def group(self, meta, children):
-        return ast.Group(span=self._s(meta), body=tuple(children))
+        return ast.Group.model_construct(span=self._s(meta), body=tuple(children))
 
     def __default__(self, data, children, meta):  # pragma: no cover - every rule is handled
         raise AssertionError(f"unhandled grammar rule {data}")
 
     # --- expressions
+    def atom(self, meta, children):
+        return children[0]  # `( expr )`: the brackets only group
+
     def int_lit(self, meta, children):
-        return ast.Literal_(span=self._s(meta), value=int(children[0]))
+        return ast.Literal_.model_construct(span=self._s(meta), value=int(children[0]))
 
     def float_lit(self, meta, children):
-        return ast.Literal_(span=self._s(meta), value=float(children[0]))
+        return ast.Literal_.model_construct(span=self._s(meta), value=float(children[0]))
 
     def str_lit(self, meta, children):
-        return ast.Literal_(span=self._s(meta), value=str(children[0])[1:-1])
+        return ast.Literal_.model_construct(span=self._s(meta), value=str(children[0])[1:-1])
 
     def true_lit(self, meta, children):
-        return ast.Literal_(span=self._s(meta), value=True)
+        return ast.Literal_.model_construct(span=self._s(meta), value=True)
 
     def false_lit(self, meta, children):
-        return ast.Literal_(span=self._s(meta), value=False)
+        return ast.Literal_.model_construct(span=self._s(meta), value=False)
 
     def var(self, meta, children):
-        return ast.Var(span=self._s(meta), name=str(children[0]))
+        return ast.Var.model_construct(span=self._s(meta), name=str(children[0]))
 
     def in_ref(self, meta, children):
-        return ast.InRef(span=self._s(meta))
+        return ast.InRef.model_construct(span=self._s(meta))
 
     def tuple_lit(self, meta, children):
-        return ast.Sequence(span=self._s(meta), items=tuple(c for c in children if c is not None), brackets="()")
+        return ast.Sequence.model_construct(span=self._s(meta), items=tuple(c for c in children if c is not None), brackets="()")
 
     def list_lit(self, meta, children):
-        return ast.Sequence(span=self._s(meta), items=tuple(c for c in children if c is not None), brackets="[]")
+        return ast.Sequence.model_construct(span=self._s(meta), items=tuple(c for c in children if c is not None), brackets="[]")
 
     def list_comp(self, meta, children):
         item, names, iterable = children
-        return ast.ListComp(span=self._s(meta), item=item, names=names, iterable=iterable)
+        return ast.ListComp.model_construct(span=self._s(meta), item=item, names=names, iterable=iterable)
 
     def index(self, meta, children):
-        return ast.Index(span=self._s(meta), obj=children[0], index=children[1])
+        return ast.Index.model_construct(span=self._s(meta), obj=children[0], index=children[1])
 
     def attr(self, meta, children):
-        return ast.Attr(span=self._s(meta), obj=children[0], name=str(children[1]))
+        return ast.Attr.model_construct(span=self._s(meta), obj=children[0], name=str(children[1]))
 
     def fcall(self, meta, children):
         name, arglist = children
         args, kwargs = _split_args(arglist or [])
-        return ast.FuncCall(span=self._s(meta), func=str(name), args=args, kwargs=kwargs)
+        return ast.FuncCall.model_construct(span=self._s(meta), func=str(name), args=args, kwargs=kwargs)
 
     def _binary(self, meta, children):
         left, op, right = children
-        return ast.BinOp(span=self._s(meta), op=str(op), left=left, right=right)
+        return ast.BinOp.model_construct(span=self._s(meta), op=str(op), left=left, right=right)
 
     binop = compare = pow_op = _binary
 
     def or_op(self, meta, children):
-        return ast.BinOp(span=self._s(meta), op="or", left=children[0], right=children[1])
+        return ast.BinOp.model_construct(span=self._s(meta), op="or", left=children[0], right=children[1])
 
     def and_op(self, meta, children):
-        return ast.BinOp(span=self._s(meta), op="and", left=children[0], right=children[1])
+        return ast.BinOp.model_construct(span=self._s(meta), op="and", left=children[0], right=children[1])
 
     def not_op(self, meta, children):
-        return ast.Unary(span=self._s(meta), op="not", operand=children[0])
+        return ast.Unary.model_construct(span=self._s(meta), op="not", operand=children[0])
 
     def neg(self, meta, children):
-        return ast.Unary(span=self._s(meta), op="-", operand=children[0])
+        sign, operand = children
+        if sign == "+":
+            return operand
+        return ast.Unary.model_construct(span=self._s(meta), op="-", operand=operand)
 
     def ternary(self, meta, children):
         then, cond, orelse = children
-        return ast.Ternary(span=self._s(meta), cond=cond, then=then, orelse=orelse)
+        return ast.Ternary.model_construct(span=self._s(meta), cond=cond, then=then, orelse=orelse)
 
 
 def _split_args(arglist):
