@@ -1,0 +1,91 @@
+"""What each row compares: our spec (specs/<name>.arch) and its reference (torchvision/timm, else hand-written)."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+from . import ROOT
+
+SPECS = ROOT / "specs"
+
+#: the models of rows 1, 2 and 4, in the issue's order
+MODELS = ["resnet18", "mobilenet_v2", "densenet121", "googlenet", "efficientnet_b0", "shufflenet_v2_x1_0"]
+TIMM_MODELS = {"repvgg_a0"}
+#: torchvision constructor arguments that match the specs (see tests/reference/generate.py)
+TORCHVISION_KWARGS = {"googlenet": {"aux_logits": False, "init_weights": False}}
+
+
+def spec_path(name: str) -> Path | None:
+    direct = SPECS / f"{name}.arch"
+    if direct.is_file():
+        return direct
+    return next(iter(sorted(SPECS.rglob(f"{name}.arch"))), None)
+
+
+@dataclass(frozen=True)
+class Reference:
+    label: str  # what the row reports as its reference
+    make: Callable[..., "object"]  # keyword arguments as torchvision's constructor takes them
+
+
+def reference(name: str, prefer: str = "auto") -> Reference | None:
+    """The reference module for `name`: torchvision/timm when installed (unless prefer="handwritten"), else the
+    hand-written one in bench.reference_models, else None."""
+    if prefer != "handwritten":
+        if name in TIMM_MODELS and _installed("timm"):
+            import timm
+
+            return Reference(f"timm {timm.__version__} {name}",
+                             lambda **kw: timm.create_model(name, pretrained=False, **kw))
+        if name not in TIMM_MODELS and _installed("torchvision"):
+            import torchvision
+
+            kwargs = TORCHVISION_KWARGS.get(name, {})
+            return Reference(f"torchvision {torchvision.__version__} {name}",
+                             lambda **kw: getattr(torchvision.models, name)(weights=None, **kwargs, **kw))
+    if prefer == "torchvision":
+        return None
+    from .reference_models import HANDWRITTEN
+
+    if name in HANDWRITTEN:
+        return Reference(f"bench.reference_models.{HANDWRITTEN[name].__name__}", HANDWRITTEN[name])
+    return None
+
+
+def missing_reference(name: str) -> str:
+    package = "timm" if name in TIMM_MODELS else "torchvision"
+    return f"no reference ({package} not installed, no hand-written {name})"
+
+
+@lru_cache(maxsize=None)
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def reparameterize_function():
+    """archdsl's reparameterization pass, or None while it has not landed."""
+    import archdsl
+
+    found = getattr(archdsl, "reparameterize", None)
+    if found is not None:
+        return found
+    try:
+        from archdsl.reparam import reparameterize
+    except ImportError:
+        return None
+    return reparameterize
+
+
+def load_ours(name: str, like=None, **params):
+    """Compile the spec; with `like` (a reference module), copy its weights in so both compute the same thing."""
+    import archdsl
+    from archdsl.weights import load_weights
+
+    model = archdsl.load(spec_path(name), **params)
+    if like is not None:
+        load_weights(model, like.state_dict())
+    return model

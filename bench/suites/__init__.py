@@ -1,0 +1,1 @@
+"""One module per group of rows; each exposes `run(settings) -> list[Row]`."""

@@ -1,0 +1,39 @@
+"""Row 4: build time, `archdsl.load(spec)` (parse, check, lower, initialise) / the reference constructor."""
+
+from __future__ import annotations
+
+from ..models import missing_reference, reference, spec_path
+from ..rows import Row, from_comparison, not_available
+from ..timing import compare
+from .common import failed
+
+TARGET = ("<=", 1.1)
+
+
+def run(settings) -> list[Row]:
+    import torch
+
+    import archdsl
+
+    rows: list[Row] = []
+    for name in settings.models:
+        row_name = f"{name} build"
+        spec = spec_path(name)
+        ref = reference(name, settings.prefer)
+        if spec is None:
+            rows.append(not_available("build", row_name, "spec missing"))
+            continue
+        if ref is None:
+            rows.append(not_available("build", row_name, missing_reference(name)))
+            continue
+        torch.manual_seed(0)
+        try:
+            # warm-up builds the grammar and the standard library once (cached for the process); that one-off
+            # cost is in the `check` row's process time, not here
+            c = compare(lambda: archdsl.load(spec), ref.make, rounds=settings.build_rounds, warmup=settings.warmup,
+                        min_sample_s=0)
+        except Exception as exc:
+            rows.append(failed("build", row_name, exc, ref.label))
+            continue
+        rows.append(from_comparison("build", row_name, c, reference_used=ref.label, target=TARGET))
+    return rows

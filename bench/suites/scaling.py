@@ -1,0 +1,52 @@
+"""Row 5: parser and checker scaling on generated specs (1k, 10k, 100k lines): lines/s, and linearity."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from ..rows import Row
+from ..specgen import generate_spec
+from ..timing import median_time
+
+SPEED_TARGET = (">=", 50_000.0)
+LINEAR_TARGET = ("<=", 1.5)  # per-line time of the largest spec / the smallest
+
+
+def run(settings) -> list[Row]:
+    import archdsl
+    from archdsl.source import Source
+    from archdsl.syntax.parser import parse
+
+    archdsl.check(_write(Path(tempfile.mkdtemp()), 100))  # grammar and standard library, once per process
+    rows: list[Row] = []
+    per_line: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for lines in settings.scaling_lines:
+            path = _write(Path(tmp), lines)
+            text = path.read_text()
+            check_s = median_time(lambda: archdsl.check(path), rounds=settings.scaling_rounds, warmup=0)
+            parse_s = median_time(lambda: parse(Source(f"{path.name}", text)), rounds=settings.scaling_rounds,
+                                  warmup=0)
+            per_line[lines] = check_s / lines
+            rows.append(Row(group="scaling", name=f"parse+check {_k(lines)} lines", unit="lines/s",
+                            ours=lines / check_s, target=SPEED_TARGET, target_on="ours", ratio=None,
+                            reference_used="-", note=f"parse alone {lines / parse_s:,.0f} lines/s; "
+                                                     f"total {check_s:.2f} s",
+                            extra={"seconds": check_s, "parse_seconds": parse_s}))
+    small, large = min(per_line), max(per_line)
+    if large != small:
+        rows.append(Row(group="scaling", name=f"per-line time {_k(large)}/{_k(small)}", ratio=per_line[large] /
+                        per_line[small], ratio_label="large/small", target=LINEAR_TARGET, reference_used="-",
+                        note="1.0 = linear"))
+    return rows
+
+
+def _write(folder: Path, lines: int) -> Path:
+    path = folder / f"generated_{lines}.arch"
+    path.write_text(generate_spec(lines))
+    return path
+
+
+def _k(lines: int) -> str:
+    return f"{lines // 1000}k" if lines % 1000 == 0 else str(lines)

@@ -1,0 +1,117 @@
+"""The benchmark (bench/): its quick mode runs end to end and records every row; its parts are sound.
+
+No timing threshold is asserted here: the numbers depend on the machine. Only that rows exist and hold positive
+measurements, and that the pieces the numbers rest on (paired timing, hand-written references, generated specs)
+do what they claim.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import archdsl
+
+from conftest import ROOT, reference
+
+sys.path.insert(0, str(ROOT))  # bench/ is a top-level folder of the checkout, not part of the package
+
+from bench.config import GROUPS  # noqa: E402
+from bench.reference_models import HANDWRITTEN  # noqa: E402
+from bench.specgen import generate_spec  # noqa: E402
+from bench.timing import compare  # noqa: E402
+
+
+def run_bench(*args: str):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=ROOT, capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+@pytest.mark.slow
+def test_quick_benchmark_records_every_group_with_positive_numbers(tmp_path):
+    out = tmp_path / "quick.json"
+    result = run_bench("--quick", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    rows = data["rows"]
+    assert data["mode"] == "quick"
+    assert data["machine"]["threads"] == 1 and data["machine"]["torch"] == torch.__version__
+    assert {r["group"] for r in rows} == {g for g in GROUPS if g != "cuda"}
+    for row in rows:
+        assert row["status"] == "ok" or row["status"].startswith("n/a: "), row
+        if row["status"] == "ok":
+            values = [row[k] for k in ("ours", "reference", "ratio") if row[k] is not None]
+            assert values and all(v > 0 for v in values), row
+    measured = {r["name"] for r in rows if r["status"] == "ok"}
+    # these rows need nothing but this checkout and torch
+    for name in ("resnet18 eval b1", "resnet18 train b2", "resnet18 build", "parse+check 500 lines",
+                 "parse+check 2k lines", "per-line time 2k/500"):
+        assert name in measured, name
+    assert any(n.startswith("check ") and "torchinfo" in n for n in measured)
+    for row in rows:
+        if row["name"].startswith("resnet18 eval"):
+            assert row["reference_used"], row  # every ratio says what it was measured against
+    assert "ratio" in result.stdout and "resnet18 eval b1" in result.stdout  # the printed table
+
+
+@pytest.mark.slow
+def test_cuda_rows_say_no_cuda_on_a_machine_without_one(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the rows are measured, not skipped")
+    out = tmp_path / "cuda.json"
+    result = run_bench("--quick", "--device", "cuda", "--only", "cuda", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["group"] for r in rows] == ["cuda"]
+    assert "no CUDA" in rows[0]["status"] and "no CUDA" in result.stdout
+
+
+def test_compare_interleaves_and_alternates_the_order():
+    calls = []
+    result = compare(lambda: calls.append("ours"), lambda: calls.append("ref"), rounds=4, warmup=2,
+                     min_sample_s=0)
+    assert calls[:4] == ["ours", "ours", "ref", "ref"]  # warm-up first
+    timed = calls[4:]
+    assert timed == ["ours", "ref", "ref", "ours", "ours", "ref", "ref", "ours"]
+    assert len(result.ratios) == 4 and result.calls_per_sample == 1
+    assert min(result.ratios) <= result.ratio <= max(result.ratios)
+
+
+@pytest.mark.parametrize("name", sorted(HANDWRITTEN))
+def test_handwritten_reference_has_torchvisions_state_dict(name):
+    expected = reference(name)
+    model = HANDWRITTEN[name]()
+    assert [[k, list(v.shape)] for k, v in model.state_dict().items()] == expected["state_dict"]
+    assert sum(p.numel() for p in model.parameters()) == expected["params"]
+    model.eval()
+    with torch.no_grad():
+        assert list(model(torch.randn(1, 3, 64, 64)).shape) == [1, 1000]
+
+
+def test_handwritten_densenet_memory_efficient_computes_the_same_gradients():
+    torch.manual_seed(0)
+    plain = HANDWRITTEN["densenet121"]()
+    efficient = HANDWRITTEN["densenet121"](memory_efficient=True)
+    efficient.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    for model in (plain, efficient):
+        model.train()
+        model(x).sum().backward()
+    grad = dict(efficient.named_parameters())
+    for key, param in plain.named_parameters():
+        torch.testing.assert_close(grad[key].grad, param.grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("lines", [16, 200, 1000])
+def test_generated_spec_has_the_requested_length_and_checks_clean(tmp_path, lines):
+    path = tmp_path / "generated.arch"
+    path.write_text(generate_spec(lines))
+    assert path.read_text().count("\n") == lines
+    net = archdsl.check(path)
+    assert net.output.dims[1:] == (8, 8) and net.param_count > 0
