@@ -81,5 +81,11 @@ class Network(BaseModel):
     param_count: int
     macs: int
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows the diagram inline (None without graphviz's `dot`: Jupyter then prints the repr)."""
+        from .viz import svg_or_none
+
+        return svg_or_none(self)
+
 
 GroupNode.model_rebuild()

@@ -1,0 +1,257 @@
+"""IR -> graphviz DOT source, top to bottom, deterministic (same network and options, same text).
+
+Views: at `depth` 0 every block call is one node; each further level of `depth` opens one more level of block
+calls into clusters. Labelled `{ ... }` groups (`features: { ... }`) are not blocks: they are always open, drawn
+as a light dashed cluster. Runs of equal consecutive units (see `fold.py`) are drawn once and marked `xN` unless
+`expand_repeats`. Edges carry the shape of the tensor they hold.
+
+Works on any `Network`, so a transformed IR (e.g. a reparameterized deploy graph) draws the same way.
+
+>>> from archdsl import check
+>>> "conv 7x7, 64, /2" in to_dot(check("specs/resnet18.arch"))
+True
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..ir import Graph, GroupNode, MergeNode, Network, OpNode
+from ..types import TensorType
+from . import labels, style
+from .fold import Run, Signatures, find_runs
+
+MERGE_SYMBOLS = {"add": "+", "mul": "×", "concat": "concat"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a value comes from in the drawing: a DOT node, and the shape to write on edges leaving it."""
+
+    node: str
+    shape: TensorType
+
+
+def to_dot(network: Network, depth: int = 0, expand_repeats: bool = False, variant: str = "") -> str:
+    """`variant` names a transformed network in the title (`deploy`)."""
+    return _Drawing(network, depth, expand_repeats, variant).source()
+
+
+class _Drawing:
+    def __init__(self, network: Network, depth: int, expand_repeats: bool, variant: str):
+        self.network = network
+        self.variant = variant
+        self.depth = depth
+        self.expand_repeats = expand_repeats
+        self.signatures = Signatures()
+        self.constant_args = labels.constant_arguments(network.graph)
+        self.body: list[str] = []
+        self.edges: list[tuple[Endpoint, str]] = []
+        self.clusters: list[str] = []  # the clusters open where the next node is written, outermost first
+        self.membership: dict[str, tuple[str, ...]] = {}
+        self.quiet: set[str] = set()  # ops that keep their input's shape (bn, relu...)
+        self.concats: set[str] = set()
+        self.indent = 1
+
+    # --- output
+    def source(self) -> str:
+        net = self.network
+        entry = Endpoint("input", net.input)
+        self._node("input", labels.html(f"input  <B>{net.input}</B>"), style.terminal_attrs())
+        exit_ = self._graph(net.graph, (), "", self.depth, entry)
+        self._node("output", labels.html("output"), style.terminal_attrs())
+        self._edge(exit_, "output")
+        name = f"{net.name} ({self.variant})" if self.variant else net.name
+        title = (f"<B>{labels.escape(name)}</B>   {labels.params_text(net.param_count)}"
+                 f" · {net.macs / 1e9:.2f} GMACs")
+        lines = [f"digraph {_quote(net.name)} {{",
+                 f"  graph [{_attrs({**style.GRAPH_ATTRS, 'label': labels.html(title)})}];",
+                 f"  node [{_attrs(style.NODE_ATTRS)}];",
+                 f"  edge [{_attrs(style.EDGE_ATTRS)}];",
+                 *self.body, *self._edge_lines(), "}"]
+        return "\n".join(lines) + "\n"
+
+    def _line(self, text: str) -> None:
+        self.body.append("  " * self.indent + text)
+
+    def _node(self, name: str, label: str, attrs: dict[str, str]) -> None:
+        self.membership[name] = tuple(self.clusters)
+        self._line(f"{_quote(name)} [{_attrs({'label': label, **attrs})}];")
+
+    def _edge(self, source: Endpoint, target: str) -> None:
+        self.edges.append((source, target))
+
+    def _edge_lines(self) -> list[str]:
+        """Edges go after every cluster (an edge written inside a subgraph would pull its nodes into it).
+
+        An edge shows its shape unless it leaves an op that kept its input's shape (`bn`, `relu`), within a
+        cluster, to a node other than a concat: the shape is then the one just above. A fan-out writes its
+        shape on its first edge only. Edges that all leave a cluster from one node (its output) start at the
+        cluster's border, so that they do not run through its title, written at the bottom; likewise edges that
+        all enter a cluster at one node.
+        """
+        heads: dict[str, set[str]] = defaultdict(set)  # cluster -> the nodes inside it that edges enter at
+        tails: dict[str, set[str]] = defaultdict(set)  # cluster -> the nodes inside it that edges leave from
+        crossings = []
+        for source, target in self.edges:
+            tail, head = self.membership[source.node], self.membership[target]
+            common = 0
+            while common < min(len(tail), len(head)) and tail[common] == head[common]:
+                common += 1
+            exits, enters = tail[common:], head[common:]
+            for cluster in exits:
+                tails[cluster].add(source.node)
+            for cluster in enters:
+                heads[cluster].add(target)
+            crossings.append((exits, enters))
+        lines, labelled = [], set()
+        for (source, target), (exits, enters) in zip(self.edges, crossings):
+            attrs = {}
+            if source.node not in labelled and (source.node not in self.quiet or exits or enters
+                                                or target in self.concats or target == "output"):
+                labelled.add(source.node)
+                attrs["label"] = " " + str(source.shape)
+            head = next((c for c in enters if len(heads[c]) == 1), None)
+            tail = next((c for c in exits if len(tails[c]) == 1), None)
+            if head is not None:
+                attrs["lhead"] = head
+            if tail is not None:
+                attrs["ltail"] = tail
+            lines.append(f"  {_quote(source.node)} -> {_quote(target)} [{_attrs(attrs)}];")
+        return lines
+
+    def _open_cluster(self, name: str, label: str, attrs: dict[str, str]) -> None:
+        cluster = "cluster_" + name
+        self.clusters.append(cluster)
+        self._line(f"subgraph {_quote(cluster)} {{")
+        self.indent += 1
+        self._line(f"graph [{_attrs({'label': label, **attrs})}];")
+
+    def _close_cluster(self) -> None:
+        self.clusters.pop()
+        self.indent -= 1
+        self._line("}")
+
+    # --- graphs
+    def _graph(self, graph: Graph, path: tuple[str, ...], module: str, depth: int, entry: Endpoint) -> Endpoint:
+        """Draws `graph` whose input comes from `entry`; returns where its output comes from."""
+        sources = {0: entry}
+        runs = [] if self.expand_repeats else find_runs(graph, self.signatures)
+        self._nodes(graph.nodes, runs, sources, path, module, depth)
+        return sources[graph.output]
+
+    def _nodes(self, nodes: Sequence, runs: list[Run], sources: dict[int, Endpoint], path: tuple[str, ...],
+               module: str, depth: int) -> None:
+        starts = {run.start: run for run in runs}
+        i = 0
+        while i < len(nodes):
+            run = starts.get(i)
+            if run is not None:
+                self._run(nodes, run, sources, path, module, depth)
+                i = run.stop
+            else:
+                self._one(nodes[i], sources, path, module, depth)
+                i += 1
+
+    def _one(self, node, sources: dict[int, Endpoint], path: tuple[str, ...], module: str, depth: int) -> None:
+        name = _node_name(path, node.id)
+        if isinstance(node, OpNode):
+            family, faded = labels.op_family(node)
+            self._node(name, labels.html(labels.escape(labels.op_label(node))), style.op_attrs(family, faded))
+            entry = sources[node.inputs[0]]
+            self._edge(entry, name)
+            if node.out == entry.shape:
+                self.quiet.add(name)
+            sources[node.id] = Endpoint(name, node.out)
+        elif isinstance(node, MergeNode):
+            self._node(name, MERGE_SYMBOLS[node.op], style.merge_attrs(node.op))
+            if node.op == "concat":
+                self.concats.add(name)
+            for source in dict.fromkeys(node.inputs):  # `add { | }` reads one value twice: one edge
+                self._edge(sources[source], name)
+            sources[node.id] = Endpoint(name, node.out)
+        else:
+            sources[node.id] = self._group([node], sources[node.inputs[0]], path, module, depth)
+
+    def _group(self, groups: list[GroupNode], entry: Endpoint, path: tuple[str, ...], module: str,
+               depth: int) -> Endpoint:
+        """A block call (or a folded run of equal calls): one node, or a cluster when `depth` opens it."""
+        first, last = groups[0], groups[-1]
+        inner_path = (*path, str(first.id))
+        title_path = _run_path(module, [g.name for g in groups])
+        if first.block and depth == 0:
+            name = _node_name(path, first.id)
+            self._node(name, labels.block_label(title_path, groups, self.constant_args.get(first.block, set())),
+                       style.block_attrs())
+            self._edge(entry, name)
+            return Endpoint(name, last.out)
+        if not first.graph.nodes:  # an empty group is the identity
+            return Endpoint(entry.node, last.out)
+        if not first.block and len(groups) == 1 and len(first.graph.nodes) == 1:
+            # a frame around a single node says nothing: the node's title carries the group's name
+            exit_ = self._graph(first.graph, inner_path, _module_path(module, first.name), depth, entry)
+            return Endpoint(exit_.node, last.out)
+        if first.block:
+            title = labels.block_title(title_path, first.block, len(groups))
+            details = labels.params_text(sum(g.param_count for g in groups))
+            self._open_cluster("_".join(inner_path), labels.html(title, labels.small(details)),
+                               style.block_cluster_attrs() if len(groups) == 1 else style.repeat_cluster_attrs())
+            depth -= 1
+        else:
+            label = labels.block_title(title_path, "", len(groups))
+            self._open_cluster("_".join(inner_path), labels.html(label), style.group_cluster_attrs())
+        exit_ = self._graph(first.graph, inner_path, _module_path(module, first.name), depth, entry)
+        self._close_cluster()
+        return Endpoint(exit_.node, last.out)
+
+    def _run(self, nodes: Sequence, run: Run, sources: dict[int, Endpoint], path: tuple[str, ...], module: str,
+             depth: int) -> None:
+        """Draws the first copy of a run; the run's last node then reads from the first copy's exit."""
+        copies = [nodes[run.start + c * run.length: run.start + (c + 1) * run.length] for c in range(run.count)]
+        last_exit = copies[-1][-1]
+        if run.length == 1:  # a run of one block call: the call itself carries the `xN`
+            entry = sources[copies[0][0].inputs[0]]
+            sources[last_exit.id] = self._group([c[0] for c in copies], entry, path, module, depth)
+            return
+        unit = copies[0]
+        cluster = "_".join((*path, str(unit[0].id), "run"))
+        title = f"<B>×{run.count}</B>"
+        details = labels.params_text(sum(getattr(n, "param_count", 0) for copy in copies for n in copy))
+        self._open_cluster(cluster, labels.html(title, labels.small(details)), style.repeat_cluster_attrs())
+        self._nodes(unit, [], sources, path, module, depth)
+        self._close_cluster()
+        sources[last_exit.id] = Endpoint(sources[unit[-1].id].node, last_exit.out)
+
+
+def _node_name(path: tuple[str, ...], node_id: int) -> str:
+    return "n" + "_".join((*path, str(node_id)))
+
+
+def _module_path(module: str, name: str) -> str:
+    return f"{module}.{name}" if module else name
+
+
+def _run_path(module: str, names: list[str]) -> str:
+    """`layer1`, or `features.2–3` for a folded run: a numbered name is prefixed by the enclosing module path
+    back to the nearest named module (`features.1.0`, not `0`)."""
+    first, last = names[0], names[-1]
+    name = first if first == last else f"{first}–{last}"
+    if not first.isdigit() or not module:
+        return name
+    prefix = module.split(".")
+    start = len(prefix) - 1
+    while start > 0 and prefix[start].isdigit():
+        start -= 1
+    return ".".join((*prefix[start:], name))
+
+
+def _quote(text: str) -> str:
+    if text.startswith("<") and text.endswith(">"):
+        return text  # an HTML-like label
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _attrs(attrs: dict[str, str]) -> str:
+    return ", ".join(f"{key}={_quote(value)}" for key, value in attrs.items())
