@@ -43,7 +43,14 @@ def check(path: str | Path, network: str | None = None, *, limits: Limits | None
     """
     scope = load_file(Path(path))
     definition = choose_network(scope, network)
-    return Elaborator(limits or Limits()).network(definition, scope, params)
+    return Elaborator(limits or Limits()).network(definition, scope, {k: as_value(v) for k, v in params.items()})
+
+
+def as_value(value: Any) -> Any:
+    """A Python value as the language sees it: lists become tuples (values are immutable)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(as_value(v) for v in value)
+    return value
 
 
 def build(network: Network, device: str | None = None) -> "nn.Module":

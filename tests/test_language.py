@@ -102,6 +102,7 @@ def test_network_parameters_are_overridable(write):
     path = write("n.arch", "network n(classes=1000, input=[3, 32, 32]) { gap flatten linear(classes) }")
     assert archdsl.check(path, classes=10).output.dims == (10,)
     assert archdsl.check(path, input=(5, 7, 7)).graph.nodes[-1].param_count == 5 * 1000 + 1000
+    assert archdsl.check(path, input=[5, 7, 7]).input.dims == (5, 7, 7)  # Python lists are accepted too
     with pytest.raises(ArchError) as exc:
         archdsl.check(path, clases=10)
     assert codes(exc) == ["E0104"] and "did you mean `classes`" in exc.value.diagnostics[0].help
