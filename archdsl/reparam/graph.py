@@ -168,21 +168,19 @@ class _GraphPass:
 
     def _match_add(self, operands: list[fx.Node]) -> _AddPlan | str:
         branches = [self._linear_branch(op) for op in operands]
-        sources = [b[0] for b in branches if b is not None and isinstance(b[1], nn.Conv2d)]
-        if not sources:
-            return "no operand of the add is a single convolution (after folding) read only by the add"
         best = None
-        for source in dict.fromkeys(sources):
+        for source in dict.fromkeys(b[0] for b in branches if b is not None and isinstance(b[1], nn.Conv2d)):
             members = [i for i, (op, b) in enumerate(zip(operands, branches))
                        if op is source or (b is not None and b[0] is source)]
             if best is None or len(members) > len(best[1]):
                 best = source, members
-        source, members = best
-        if len(members) < 2:
-            parts = [f"{self._describe(op)} is a {type(b[1]).__name__} of {self._describe(b[0])}" if b else
-                     f"{self._describe(op)} is no single conv or BatchNorm (it sums only as an identity of itself)"
+        if best is None or len(best[1]) < 2:
+            parts = [f"{self._describe(op)} is a {type(b[1]).__name__} of {self._describe(b[0])}" if b
+                     else f"{self._describe(op)} is not one conv or BatchNorm read only by the add"
+                     if op.op == "call_module" else f"{self._describe(op)} enters as it is"
                      for op, b in zip(operands, branches)]
-            return f"no two operands are linear ops of the same value: {'; '.join(parts)}"
+            return f"no convolution and another operand are linear ops of one value: {'; '.join(parts)}"
+        source, members = best
         modules = [None if operands[i] is source else branches[i][1] for i in members]
         channels = next(m.in_channels for m in modules if isinstance(m, nn.Conv2d))
         geometries = [branch_of(m, channels) for m in modules]
