@@ -14,7 +14,7 @@ True
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -139,33 +139,46 @@ class _Drawing:
         """Draws `graph` whose input comes from `entry`; returns where its output comes from."""
         sources = {0: entry}
         runs = [] if self.expand_repeats else find_runs(graph, self.signatures)
-        self._nodes(graph.nodes, runs, sources, path, module, depth)
+        users = Counter(i for n in graph.nodes for i in n.inputs)
+        users[graph.output] += 1
+        self._nodes(graph.nodes, runs, users, sources, path, module, depth)
         return sources[graph.output]
 
-    def _nodes(self, nodes: Sequence, runs: list[Run], sources: dict[int, Endpoint], path: tuple[str, ...],
-               module: str, depth: int) -> None:
+    def _nodes(self, nodes: Sequence, runs: list[Run], users: Counter, sources: dict[int, Endpoint],
+               path: tuple[str, ...], module: str, depth: int) -> None:
         starts = {run.start: run for run in runs}
         i = 0
         while i < len(nodes):
             run = starts.get(i)
             if run is not None:
-                self._run(nodes, run, sources, path, module, depth)
+                self._run(nodes, run, users, sources, path, module, depth)
                 i = run.stop
+            elif isinstance(nodes[i], OpNode):
+                chain = _chain(nodes, i, users, starts)
+                self._ops(chain, sources, path)
+                i += len(chain)
             else:
                 self._one(nodes[i], sources, path, module, depth)
                 i += 1
 
+    def _ops(self, chain: list[OpNode], sources: dict[int, Endpoint], path: tuple[str, ...]) -> None:
+        """One op, or an op with the norms and activations that follow it (`conv | bn | relu`), as one node."""
+        name = _node_name(path, chain[0].id)
+        if len(chain) == 1:
+            family, faded = labels.op_family(chain[0])
+            self._node(name, labels.html(labels.escape(labels.op_label(chain[0]))), style.op_attrs(family, faded))
+        else:
+            self._node(name, labels.chain_label(chain), style.chain_attrs())
+        entry = sources[chain[0].inputs[0]]
+        self._edge(entry, name)
+        if chain[-1].out == entry.shape:
+            self.quiet.add(name)
+        for node in chain:
+            sources[node.id] = Endpoint(name, node.out)
+
     def _one(self, node, sources: dict[int, Endpoint], path: tuple[str, ...], module: str, depth: int) -> None:
         name = _node_name(path, node.id)
-        if isinstance(node, OpNode):
-            family, faded = labels.op_family(node)
-            self._node(name, labels.html(labels.escape(labels.op_label(node))), style.op_attrs(family, faded))
-            entry = sources[node.inputs[0]]
-            self._edge(entry, name)
-            if node.out == entry.shape:
-                self.quiet.add(name)
-            sources[node.id] = Endpoint(name, node.out)
-        elif isinstance(node, MergeNode):
+        if isinstance(node, MergeNode):
             self._node(name, MERGE_SYMBOLS[node.op], style.merge_attrs(node.op))
             if node.op == "concat":
                 self.concats.add(name)
@@ -206,8 +219,8 @@ class _Drawing:
         self._close_cluster()
         return Endpoint(exit_.node, last.out)
 
-    def _run(self, nodes: Sequence, run: Run, sources: dict[int, Endpoint], path: tuple[str, ...], module: str,
-             depth: int) -> None:
+    def _run(self, nodes: Sequence, run: Run, users: Counter, sources: dict[int, Endpoint], path: tuple[str, ...],
+             module: str, depth: int) -> None:
         """Draws the first copy of a run; the run's last node then reads from the first copy's exit."""
         copies = [nodes[run.start + c * run.length: run.start + (c + 1) * run.length] for c in range(run.count)]
         last_exit = copies[-1][-1]
@@ -220,9 +233,28 @@ class _Drawing:
         title = f"<B>×{run.count}</B>"
         details = labels.params_text(sum(getattr(n, "param_count", 0) for copy in copies for n in copy))
         self._open_cluster(cluster, labels.html(title, labels.small(details)), style.repeat_cluster_attrs())
-        self._nodes(unit, [], sources, path, module, depth)
+        self._nodes(unit, [], users, sources, path, module, depth)
         self._close_cluster()
         sources[last_exit.id] = Endpoint(sources[unit[-1].id].node, last_exit.out)
+
+
+#: op families that join the op before them in one node: they keep the shape and take no thought to read
+FOLLOWERS = ("norm", "act", "regularize")
+
+
+def _chain(nodes: Sequence, start: int, users: Counter, run_starts) -> list[OpNode]:
+    """The op at `start` and the shape-keeping norms/activations that follow it, each the only reader of the one
+    before (so no edge leaves the middle of the chain)."""
+    chain = [nodes[start]]
+    j = start + 1
+    while j < len(nodes) and j not in run_starts:
+        node, previous = nodes[j], chain[-1]
+        if not (isinstance(node, OpNode) and labels.op_family(node)[0] in FOLLOWERS
+                and node.inputs == (previous.id,) and users[previous.id] == 1 and node.out == previous.out):
+            break
+        chain.append(node)
+        j += 1
+    return chain
 
 
 def _node_name(path: tuple[str, ...], node_id: int) -> str:

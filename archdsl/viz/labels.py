@@ -10,7 +10,7 @@ from typing import Any
 from ..ir import Graph, GroupNode, MergeNode, OpNode
 from ..passes.evaluate import repr_value
 from ..primitives import REGISTRY
-from .style import MUTED_TEXT
+from .style import CHAIN_BORDER, FAMILY_COLOURS, MUTED_TEXT, UNKNOWN_FAMILY
 
 MAX_LINE = 34
 
@@ -30,6 +30,20 @@ def op_family(node: OpNode) -> tuple[str, bool]:
     if primitive is None:
         return "", False
     return primitive.family, primitive.inference_identity
+
+
+def chain_label(chain: list[OpNode]) -> str:
+    """`conv 3x3, 64 | bn | relu`: one cell per op, each in its family's colour."""
+    cells = []
+    for node in chain:
+        family, faded = op_family(node)
+        fill, _ = FAMILY_COLOURS.get(family, UNKNOWN_FAMILY)
+        text = escape(op_label(node))
+        if faded:
+            text = f'<FONT COLOR="{MUTED_TEXT}">{text}</FONT>'
+        cells.append(f'<TD BGCOLOR="{fill}">{text}</TD>')
+    return (f'<<TABLE BORDER="1" COLOR="{CHAIN_BORDER}" STYLE="rounded" CELLBORDER="0" CELLSPACING="0" '
+            f'CELLPADDING="4"><TR>{"".join(cells)}</TR></TABLE>>')
 
 
 def count(n: int) -> str:

@@ -21,6 +21,7 @@ UNKNOWN_FAMILY = ("#ffffff", "#707070")
 
 BLOCK = ("#f4efe4", "#8f7f5f")  # a collapsed block call
 MUTED_TEXT = "#5a5a5a"
+TEXT = "#1a1a1a"
 EDGE = "#555555"
 EDGE_LABEL = "#3a3a3a"
 
@@ -62,6 +63,14 @@ def op_attrs(family: str, inference_identity: bool) -> dict[str, str]:
     return attrs
 
 
+CHAIN_BORDER = "#6f6f6f"
+
+
+def chain_attrs() -> dict[str, str]:
+    """An op with the norms and activations after it: the label is a table of coloured cells."""
+    return {"shape": "plain", "style": ""}
+
+
 def block_attrs() -> dict[str, str]:
     fill, border = BLOCK
     return {"fillcolor": fill, "color": border, "penwidth": "1.1"}
@@ -80,6 +89,7 @@ def terminal_attrs() -> dict[str, str]:
     return {"shape": "box", "style": "rounded", "color": "#909090", "fontcolor": "#303030"}
 
 
+# Clusters inherit the attributes of the clusters around them, so each kind sets all of its own.
 # Cluster titles go at the bottom, as captions: edges fanning into a cluster would run through a title on
 # top, while the edge leaving a cluster is single and stops at its border (see `dot._edge_lines`).
 CLUSTER_TITLE = {"labelloc": "b"}
@@ -88,7 +98,7 @@ CLUSTER_TITLE = {"labelloc": "b"}
 def block_cluster_attrs() -> dict[str, str]:
     fill, border = BLOCK
     return {**CLUSTER_TITLE, "style": "rounded,filled", "fillcolor": "#fbf9f4", "color": border, "penwidth": "0.9",
-            "fontname": FONT, "fontsize": "9", "margin": "8"}
+            "fontcolor": TEXT, "fontname": FONT, "fontsize": "9", "margin": "8"}
 
 
 def group_cluster_attrs() -> dict[str, str]:
@@ -100,4 +110,4 @@ def group_cluster_attrs() -> dict[str, str]:
 def repeat_cluster_attrs() -> dict[str, str]:
     """One drawn copy of a unit that repeats `xN` times."""
     return {**CLUSTER_TITLE, "style": "rounded,filled", "fillcolor": "#f6f6f6", "color": "#7a7a7a", "penwidth": "1.2",
-            "fontname": FONT, "fontsize": "9", "margin": "8"}
+            "fontcolor": TEXT, "fontname": FONT, "fontsize": "9", "margin": "8"}
