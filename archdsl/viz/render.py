@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +14,7 @@ FORMATS: dict[str, str | None] = {".svg": "svg", ".png": "png", ".pdf": "pdf", "
 INSTALL_HELP = ("install graphviz (Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, "
                 "conda: `conda install graphviz`), or write DOT source with `-o FILE.dot`, which needs no graphviz")
 
+PDF_DATE = re.compile(rb"(/(?:CreationDate|ModDate) ?)\(D:\d{14}")
 PNG_DPI = "144"  # graphviz's default 96 dpi makes 8-point edge labels blurry
 
 
@@ -44,9 +46,14 @@ def render(source: str, fmt: str | None) -> bytes:
     if dot is None:
         raise GraphvizMissing()
     command = [dot, f"-T{fmt}"] + ([f"-Gdpi={PNG_DPI}"] if fmt == "png" else [])
-    # a fixed SOURCE_DATE_EPOCH keeps cairo from stamping the current time into PDFs: same spec, same file
+    # same spec, same file: newer cairo takes PDF dates from SOURCE_DATE_EPOCH; older cairo stamps the time
     env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}
     result = subprocess.run(command, input=source.encode(), capture_output=True, env=env, timeout=300)
     if result.returncode != 0:
         raise GraphvizFailed(f"`dot -T{fmt}` failed: {result.stderr.decode(errors='replace').strip()}")
-    return result.stdout
+    return _fixed_pdf_dates(result.stdout) if fmt == "pdf" else result.stdout
+
+
+def _fixed_pdf_dates(pdf: bytes) -> bytes:
+    """Sets the PDF's creation/modification times to 1970, digit for digit, so every byte offset stays valid."""
+    return PDF_DATE.sub(rb"\1(D:19700101000000", pdf)
