@@ -202,8 +202,8 @@ class _Drawing:
             return Endpoint(name, last.out)
         if not first.graph.nodes:  # an empty group is the identity
             return Endpoint(entry.node, last.out)
-        if not first.block and len(groups) == 1 and len(first.graph.nodes) == 1:
-            # a frame around a single node says nothing: the node's title carries the group's name
+        if not first.block and len(groups) == 1 and _draws_as_one_node(first.graph):
+            # a frame around a single node says nothing: a block node's title carries the group's name
             exit_ = self._graph(first.graph, inner_path, _module_path(module, first.name), depth, entry)
             return Endpoint(exit_.node, last.out)
         if first.block:
@@ -255,6 +255,16 @@ def _chain(nodes: Sequence, start: int, users: Counter, run_starts) -> list[OpNo
         chain.append(node)
         j += 1
     return chain
+
+
+def _draws_as_one_node(graph: Graph) -> bool:
+    """One node or one chain of ops (`conv1: { conv bn relu }`)."""
+    nodes = graph.nodes
+    if len(nodes) == 1:
+        return True
+    users = Counter(i for n in nodes for i in n.inputs)
+    users[graph.output] += 1
+    return isinstance(nodes[0], OpNode) and len(_chain(nodes, 0, users, {})) == len(nodes)
 
 
 def _node_name(path: tuple[str, ...], node_id: int) -> str:

@@ -124,17 +124,20 @@ def op_chain(group: GroupNode, longest: int = 4) -> str | None:
 
 
 def block_summary(group: GroupNode) -> str | None:
-    """`6 x dense_layer` when a block's body is calls of one block only (with merges between them)."""
-    blocks = [n.block or None for n in group.graph.nodes if isinstance(n, GroupNode)]
-    ops = [n for n in group.graph.nodes if isinstance(n, OpNode)]
-    if ops or len(blocks) < 2 or None in blocks or len(set(blocks)) != 1:
+    """What a collapsed block holds, in a few words: `6 × dense_layer` when its body is calls of one block
+    (with merges between them), `residual` for an identity shortcut, `concat of 4 branches` otherwise."""
+    nodes = group.graph.nodes
+    blocks = [n.block or None for n in nodes if isinstance(n, GroupNode)]
+    if not any(isinstance(n, OpNode) for n in nodes) and len(blocks) >= 2 and None not in blocks \
+            and len(set(blocks)) == 1:
+        return f"{len(blocks)} × {blocks[0]}"
+    merges = [n for n in nodes if isinstance(n, MergeNode)]
+    if not merges:
         return None
-    return f"{len(blocks)} × {blocks[0]}"
-
-
-def has_shortcut(group: GroupNode) -> bool:
-    """A block whose body adds its own input to something: an identity shortcut (ResNet, MobileNet v2)."""
-    return any(isinstance(n, MergeNode) and n.op == "add" and 0 in n.inputs for n in group.graph.nodes)
+    last = merges[-1]
+    if last.op == "add" and 0 in last.inputs:
+        return "residual"
+    return f"{last.op} of {len(last.inputs)} branches"
 
 
 def block_title(path: str, block: str, repeat: int = 1) -> str:
@@ -159,7 +162,5 @@ def block_label(path: str, groups: list[GroupNode], hidden_args: set[str]) -> st
     summary = block_summary(first)
     if summary:
         details.insert(0, summary)
-    if has_shortcut(first):
-        details.insert(0, "residual")
     lines.append(small(" · ".join(details), colour="#303030"))
     return html(*lines)
