@@ -1,21 +1,44 @@
-"""The report of one CLI run: it collects diagnostics and owns the exit code."""
+"""The report of one CLI run: it collects diagnostics and I/O problems, prints them, and owns the exit code.
+
+Exit codes: 0 clean, 1 errors in the specs, 2 usage or I/O errors (a missing file, a directory...), 3 an
+internal error (a bug in archdsl: it must never happen, whatever the input).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from .diagnostics import Diagnostic
 from .render import RENDERERS
+from .render.github import escape_data
+from .render.json import render_json
 
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-MAX_SHOWN = 50
+MAX_SHOWN = 50  # diagnostics printed as text or annotations; JSON always carries all of them
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal; NO_COLOR (no-color.org) and TERM=dumb turn it off, FORCE_COLOR on."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 @dataclass
 class Report:
     format: str = "text"
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    io_errors: list[str] = field(default_factory=list)
     files_checked: int = 0
     files_failed: int = 0
     usage_error: bool = False
@@ -23,27 +46,46 @@ class Report:
     def add(self, diagnostics: list[Diagnostic]) -> None:
         self.diagnostics.extend(diagnostics)
 
+    def add_io_error(self, message: str) -> None:
+        self.io_errors.append(message)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity.value == "error")
+
     @property
     def exit_code(self) -> int:
-        if self.usage_error:
+        if self.usage_error or self.io_errors:
             return EXIT_USAGE
-        return EXIT_SPEC_ERRORS if any(d.severity.value == "error" for d in self.diagnostics) else EXIT_OK
+        return EXIT_SPEC_ERRORS if self.errors else EXIT_OK
 
-    def emit(self, stream=None) -> None:
-        """Write the diagnostics (at most MAX_SHOWN of them) in the chosen format."""
+    def emit(self, stream: TextIO | None = None) -> None:
+        """Write the problems in the chosen format; text and annotations stop after MAX_SHOWN diagnostics."""
         stream = stream or sys.stdout
+        if self.format == "json":
+            stream.write(render_json(self.diagnostics, summary=self.summary_fields()))
+            return
         shown = self.diagnostics[:MAX_SHOWN]
-        colour = self.format == "text" and stream.isatty()
-        text = RENDERERS[self.format](shown, colour)
+        text = RENDERERS[self.format](shown, self.format == "text" and use_colour(stream))
         if text:
             stream.write(text)
         hidden = len(self.diagnostics) - len(shown)
-        if hidden and self.format == "text":
-            stream.write(f"... and {hidden} more\n")
+        if hidden:
+            stream.write(f"{'' if self.format == 'text' else chr(10)}... and {hidden} more\n")
+        for message in self.io_errors:
+            stream.write(f"::error::{escape_data(message)}\n" if self.format == "github" else f"error: {message}\n")
 
     def summary(self) -> str:
-        errors = sum(1 for d in self.diagnostics if d.severity.value == "error")
-        if not errors:
-            return f"checked {self.files_checked} file{'s' if self.files_checked != 1 else ''}: no errors"
-        return (f"checked {self.files_checked} file{'s' if self.files_checked != 1 else ''}: {errors} error"
-                f"{'s' if errors != 1 else ''} in {self.files_failed} file{'s' if self.files_failed != 1 else ''}")
+        """One line: "checked 12 files: 3 errors in 2 files"."""
+        line = f"checked {_plural(self.files_checked, 'file')}: "
+        if self.errors:
+            line += f"{_plural(self.errors, 'error')} in {_plural(self.files_failed, 'file')}"
+        else:
+            line += "no errors"
+        if self.io_errors:
+            line += f"; {_plural(len(self.io_errors), 'file')} could not be read"
+        return line
+
+    def summary_fields(self) -> dict:
+        return {"files_checked": self.files_checked, "files_failed": self.files_failed, "errors": self.errors,
+                "io_errors": list(self.io_errors), "exit_code": self.exit_code, "text": self.summary()}

@@ -29,12 +29,14 @@ SOURCES: dict[str, "Source"] = {}
 class Source:
     """The text of one `.arch` file, with its display name."""
 
-    def __init__(self, name: str, text: str, path: Path | None = None):
+    def __init__(self, name: str, text: str, path: Path | None = None, register: bool = True):
         self.name = name
         self.text = text
         self.path = path
-        self.lines = text.splitlines()
-        SOURCES[name] = self
+        # split on "\n" only, as the parser counts lines (splitlines() would also split on \f, \x1c, U+2028...)
+        self.lines = [line.removesuffix("\r") for line in text.split("\n")]
+        if register:
+            SOURCES[name] = self
 
     def line(self, number: int) -> str:
         return self.lines[number - 1] if 0 < number <= len(self.lines) else ""

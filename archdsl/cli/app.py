@@ -40,8 +40,42 @@ def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
         name = name.strip()
         if not sep or not name.isidentifier():
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
-        values[name] = Evaluator({}, None)(parse_expression(Source(f"--set {name}", text)))
+        try:
+            values[name] = Evaluator({}, None)(parse_expression(Source(f"--set {name}", text)))
+        except ArchError as exc:  # a bad value on the command line is a usage error (exit 2), not a spec error
+            raise click.BadParameter(f"{item!r}: {exc.diagnostics[0].message}", param_hint="--set") from None
     return values
+
+
+class _Count(click.ParamType):
+    """A positive count written as `25000000`, `25_000_000`, `2.5e7` or `10**8`."""
+
+    name = "N"
+
+    def convert(self, value, param, ctx) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().replace("_", "")
+        try:
+            if "**" in text:
+                base, _, exponent = text.partition("**")
+                number = int(base) ** int(exponent) if len(exponent) <= 3 else -1
+            else:
+                number = int(text) if text.isdigit() else int(float(text)) if float(text).is_integer() else -1
+        except (ValueError, OverflowError):
+            number = -1
+        if number <= 0:
+            self.fail(f"{value!r} is not a positive whole number (e.g. 25000000, 25_000_000, 2.5e7, 10**8)",
+                      param, ctx)
+        return number
+
+
+def max_params_option(f: Callable) -> Callable:
+    from ..passes.elaborate import Limits
+
+    return click.option("--max-params", "max_params", type=_Count(), default=Limits.max_params, show_default=True,
+                        help="Refuse a network with more parameters than N; checked statically, before torch "
+                             "allocates anything.")(f)
 
 
 def set_option(f: Callable) -> Callable:
@@ -75,7 +109,7 @@ def guarded(command: Callable) -> Callable:
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except (OSError, UnicodeError) as exc:
-            click.echo(f"error: {_describe_os_error(exc)}", err=True)
+            click.echo(f"error: {describe_os_error(exc)}", err=True)
             code = EXIT_USAGE
         except KeyboardInterrupt:
             code = 130
@@ -89,26 +123,45 @@ def guarded(command: Callable) -> Callable:
     return wrapper
 
 
-def _describe_os_error(exc: BaseException) -> str:
+def describe_os_error(exc: BaseException) -> str:
+    """An I/O failure in one line, with the file it concerns."""
+    name = getattr(exc, "filename", None)
+    if name is None:
+        return str(exc)
     if isinstance(exc, FileNotFoundError):
-        return f"no such file: {exc.filename}"
+        return f"no such file: {name}"
     if isinstance(exc, IsADirectoryError):
-        return str(exc) if not exc.filename else f"{exc.filename} is a directory, not an .arch file"
+        return f"{name} is a directory, not an .arch file"
     if isinstance(exc, PermissionError):
-        return f"permission denied: {exc.filename}"
-    return str(exc)
+        return f"permission denied: {name}"
+    return f"{name}: {exc.strerror or exc}"
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename: a failure leaves `path` untouched."""
+    """Write through a temporary file in the same folder, then rename over `path`.
+
+    A failure (an exception, Ctrl-C, a full disk) leaves the previous `path` untouched and no temporary file
+    behind; readers never see a half-written file. The new file gets the previous file's permissions, or the
+    usual ones for a new file (mkstemp would leave it readable by its owner only).
+    """
     import os
+    import stat
     import tempfile
 
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        with open(tmp, "rb+") as f:  # the bytes reach the disk before the name does
+            os.fsync(f.fileno())
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

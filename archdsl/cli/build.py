@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from ..api import choose_network
-from ..passes.elaborate import Elaborator
+from ..passes.elaborate import Elaborator, Limits
 from ..passes.resolve import load_file
 from ..report import EXIT_INTERNAL, EXIT_USAGE
-from .app import atomic_write, format_option, guarded, main, network_option, parse_assignments, set_option
+from .app import (atomic_write, format_option, guarded, main, max_params_option, network_option, parse_assignments,
+                  set_option)
 
 
 @main.command()
@@ -27,10 +28,11 @@ from .app import atomic_write, format_option, guarded, main, network_option, par
 @click.option("--verbose", is_flag=True, help="With --deploy: list each change, and each pattern kept and why.")
 @set_option
 @network_option
+@max_params_option
 @format_option
 @guarded
 def build(file: Path, device: str, output: Path | None, weights: Path | None, deploy: bool, verbose: bool,
-          assignments: tuple[str, ...], network: str | None, fmt: str) -> int:
+          assignments: tuple[str, ...], network: str | None, max_params: int, fmt: str) -> int:
     """Build FILE into a torch.nn.Module and run one forward pass on DEVICE.
 
     Prints the parameter count and the output shape for a batch of one.
@@ -44,7 +46,7 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
     """
     overrides = parse_assignments(assignments)
     scope = load_file(file)
-    net = Elaborator().network(choose_network(scope, network), scope, overrides)
+    net = Elaborator(Limits(max_params=max_params)).network(choose_network(scope, network), scope, overrides)
 
     import torch
 

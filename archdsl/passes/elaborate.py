@@ -14,9 +14,10 @@ from .. import ast
 from ..diagnostics import ArchError, Diagnostic, Label, error
 from ..ir import GroupNode, Graph, MergeNode, Network, OpNode
 from ..primitives import REGISTRY, Primitive, ShapeError
-from ..source import Span
+from ..source import SOURCES, Span
 from ..types import TensorType
 from .evaluate import Evaluator, Value, repr_value, type_name
+from .provenance import aspect_of, describe, trace
 from .resolve import FileScope, suggest
 from .shapes import merge_type
 
@@ -24,7 +25,9 @@ from .shapes import merge_type
 @dataclass(frozen=True)
 class Limits:
     max_call_depth: int = 64
+    max_depth: int = 100  # nested bodies (blocks, groups, loops, branches): bounds Python's recursion
     max_repeat: int = 10_000
+    max_steps: int = 1_000_000  # items run and loop turns: a spec that would run for hours fails instead
     max_ops: int = 200_000
     max_params: int = 10**10
 
@@ -36,6 +39,7 @@ class Frame:
     block: str
     args: str
     span: Span
+    incoming: TensorType | None = None
 
     def note(self) -> str:
         return f"in `{self.block}({self.args})` called at {self.span}"
@@ -49,6 +53,10 @@ class _Builder:
     nodes: list = field(default_factory=list)
     position: int = 0
     labels: dict[str, Span] = field(default_factory=dict)
+    # where the input comes from, so diagnostics can point at what decided a shape (passes/provenance.py)
+    parent: "_Builder | None" = None
+    parent_value: int = 0
+    input_span: Span | None = None
 
     def next_id(self) -> int:
         return len(self.nodes) + 1
@@ -77,6 +85,8 @@ class Elaborator:
         self.frames: list[Frame] = []
         self.op_count = 0
         self.param_total = 0
+        self.depth = 0
+        self.steps = 0
 
     # --- entry point
     def network(self, definition: ast.NetworkDef, scope: FileScope, overrides: dict[str, Value] | None = None,
@@ -97,8 +107,12 @@ class Elaborator:
                 raise error("E0105", f"network parameter `{param.name}` has no default and no value was given",
                             param.span, help=f"give it a default or pass `--set {param.name}=...`")
         input_type = self._input_type(definition, variables)
-        builder = _Builder(input_type)
-        output = self.sequence(definition.body, 0, builder, variables, scope)
+        builder = _Builder(input_type, input_span=self._input_span(definition, overrides, override_span))
+        try:
+            output = self.sequence(definition.body, 0, builder, variables, scope)
+        except RecursionError:  # the limits above keep real and hostile specs below this; it is the last guard
+            raise self._error("E0115", "the spec nests too deeply to elaborate", definition.name_span,
+                              help="split deep structures into named blocks") from None
         graph = builder.graph(output)
         return Network(name=definition.name, file=definition.span.file, params=variables, input=input_type,
                        output=builder.type_of(output), graph=graph, param_count=_sum(graph, "param_count"),
@@ -119,12 +133,26 @@ class Elaborator:
     # --- statements
     def sequence(self, stmts, value: int, builder: _Builder, variables: dict[str, Value], scope: FileScope) -> int:
         variables = dict(variables)
-        for stmt in stmts:
-            if isinstance(stmt, ast.Let):
-                variables[stmt.name] = Evaluator(variables, builder.type_of(value))(stmt.value)
-            else:
-                value = self.item(stmt, value, builder, variables, scope)
+        self.depth += 1
+        try:
+            for stmt in stmts:
+                self._step(stmt.span)
+                if isinstance(stmt, ast.Let):
+                    variables[stmt.name] = Evaluator(variables, builder.type_of(value))(stmt.value)
+                else:
+                    value = self.item(stmt, value, builder, variables, scope)
+        finally:
+            self.depth -= 1
         return value
+
+    def _step(self, span: Span) -> None:
+        self.steps += 1
+        if self.steps > self.limits.max_steps:
+            raise self._error("E0115", f"elaboration takes more than {self.limits.max_steps:,} steps", span,
+                              label="still running here",
+                              help="a loop runs far more often than any network needs; check its count")
+        if self.depth > self.limits.max_depth:
+            raise self._depth_error(span, f"items nest more than {self.limits.max_depth} levels deep")
 
     def item(self, stmt: ast.Item, value: int, builder: _Builder, variables, scope: FileScope) -> int:
         if stmt.label is not None and not isinstance(stmt, (ast.Call, ast.Group)):
@@ -156,6 +184,7 @@ class Elaborator:
                               stmt.count.span)
         self._check_repeat(count, stmt.count.span)
         for i in range(count):
+            self._step(stmt.span)
             inner = dict(variables, **({stmt.var: i} if stmt.var else {}))
             value = self.sequence(stmt.body, value, builder, inner, scope)
         return value
@@ -169,6 +198,7 @@ class Elaborator:
             raise self._error("E0108", f"`for` needs a list or an int, got {type_name(items)}", stmt.iterable.span)
         self._check_repeat(len(items), stmt.iterable.span)
         for row, item in enumerate(items):
+            self._step(stmt.span)
             inner = dict(variables, **({stmt.index: row} if stmt.index else {}))
             if len(stmt.names) == 1:
                 inner[stmt.names[0]] = item
@@ -190,17 +220,14 @@ class Elaborator:
         try:
             out = merge_type(stmt.op, types)
         except ShapeError as exc:
-            labels = tuple(Label(span=b.span, message=f"branch {i + 1}: {t}")
-                           for i, (b, t) in enumerate(zip(stmt.branches, types)))
-            raise self._error(exc.code, exc.message, stmt.span, help=exc.help, secondary=labels,
-                              label=f"`{stmt.op}` of {len(types)} branches") from None
+            raise self._merge_error(stmt, exc, builder, outputs, types) from None
         node = MergeNode.model_construct(id=builder.next_id(), inputs=tuple(outputs), out=out, span=stmt.span,
                                          op=stmt.op, kind="merge")
         return self._emit(builder, node)
 
     def _group(self, stmt: ast.Group, value, builder, variables, scope) -> int:
         name = builder.name_for(stmt.label, stmt.label_span)
-        inner = _Builder(builder.type_of(value))
+        inner = _Builder(builder.type_of(value), parent=builder, parent_value=value)
         output = self.sequence(stmt.body, 0, inner, variables, scope)
         return self._emit_group(builder, inner, output, name, "", {}, value, stmt.span)
 
@@ -259,8 +286,9 @@ class Elaborator:
         count = primitive.param_count(params, incoming, out)
         self.param_total += count
         if self.param_total > self.limits.max_params:
-            raise self._error("E0115", f"the network exceeds the limit of {self.limits.max_params:,} parameters here",
-                              stmt.span, label=f"{count:,} parameters", help="raise the limit with `--max-params`")
+            raise self._error("E0115", f"the network has more than {self.limits.max_params:,} parameters, the limit",
+                              stmt.span, label=f"{count:,} parameters here, {self.param_total:,} in all so far",
+                              help="if this is intended, raise the limit with `--max-params N`")
         node = OpNode.model_construct(id=builder.next_id(), inputs=(value,), out=out, span=stmt.span, op=primitive.name,
                                       params=params, name=name, param_count=count,
                                       macs=primitive.macs(params, incoming, out), kind="op")
@@ -281,16 +309,12 @@ class Elaborator:
                                   help=_signature(block.name, names),
                                   secondary=(Label(span=param.span, message="declared here"),))
         args_text = ", ".join(f"{k}={repr_value(v)}" for k, v in bound.items())
-        if len(self.frames) >= self.limits.max_call_depth:
-            chain = [f.block for f in self.frames]
-            start = chain.index(block.name) if block.name in chain else 0
-            cycle = " -> ".join(chain[start:start + 6] + ["..."])
-            raise self._error("E0114", f"block calls nest deeper than {self.limits.max_call_depth}: {cycle}",
-                              stmt.span, help="a block that calls itself needs an `if` that stops the recursion")
+        frame = Frame(block.name, args_text, stmt.span, incoming)
+        self._check_recursion(frame)
         name = builder.name_for(stmt.label, stmt.label_span)
-        self.frames.append(Frame(block.name, args_text, stmt.span))
+        self.frames.append(frame)
         try:
-            inner = _Builder(incoming)
+            inner = _Builder(incoming, parent=builder, parent_value=value)
             output = self.sequence(block.body, 0, inner, bound, defining)
         finally:
             self.frames.pop()
@@ -306,13 +330,57 @@ class Elaborator:
     def _emit(self, builder: _Builder, node) -> int:
         self.op_count += 1
         if self.op_count > self.limits.max_ops:
-            raise self._error("E0115", f"the network has more than {self.limits.max_ops:,} ops", node.span)
+            raise self._error("E0115", f"the network has more than {self.limits.max_ops:,} ops, the limit", node.span,
+                              label=f"op {self.op_count:,}", help="a loop runs far more often than any network needs; "
+                              "check its count")
         builder.nodes.append(node)
         return node.id
 
     # --- diagnostics
+    def _merge_error(self, stmt: ast.Combine, exc: ShapeError, builder: _Builder, outputs, types) -> ArchError:
+        """Point at what decided the disagreeing branches' shapes, not only at the `add` itself."""
+        other = next((i for i, t in enumerate(types) if _disagree(stmt.op, types[0], t)), len(types) - 1)
+        aspect = aspect_of(types[0], types[other])
+        labels = []
+        for i in (0, other):
+            identity = " (identity)" if not stmt.branches[i].body else ""
+            where = trace(builder, outputs[i], aspect) or stmt.branches[i].span
+            labels.append(Label(span=where, message=f"branch {i + 1}{identity} is {types[i]}: "
+                                                    f"{describe(aspect, types[i])} here"))
+        rule = {"add": "branches must have the same shape", "concat": "branches must have the same height and width",
+                "mul": "branches must broadcast together"}[stmt.op]
+        return self._error(exc.code, exc.message, _keyword_span(stmt.span, stmt.op), help=exc.help,
+                           secondary=tuple(labels), label=rule)
+
+    def _input_span(self, definition: ast.NetworkDef, overrides, override_span: Span | None) -> Span:
+        if "input" in overrides and override_span is not None:
+            return override_span
+        return next((p.span for p in definition.params if p.name == "input"), definition.name_span)
+
+    def _check_recursion(self, frame: Frame) -> None:
+        """The same call (block, arguments, input shape) while it is active can only recur forever."""
+        again = next((i for i, f in enumerate(self.frames)
+                      if (f.block, f.args, f.incoming) == (frame.block, frame.args, frame.incoming)), None)
+        if again is not None:
+            cycle = " -> ".join(f"`{f.block}({f.args})`" for f in [*self.frames[again:], frame])
+            raise self._error("E0114", f"block `{frame.block}` calls itself with the same arguments and input, "
+                              "so the recursion never ends", frame.span, label="recursive call",
+                              notes=(f"the cycle: {cycle}",),
+                              help="stop the recursion with an `if` on a parameter that changes from call to call")
+        if len(self.frames) >= self.limits.max_call_depth:
+            raise self._depth_error(frame.span, f"block calls nest more than {self.limits.max_call_depth} deep")
+
+    def _depth_error(self, span: Span, message: str) -> ArchError:
+        """Too deep: a block that keeps calling itself is the usual cause, and is named when it is."""
+        blocks = [f.block for f in self.frames]
+        if blocks and blocks.count(blocks[-1]) > 2:
+            return self._error("E0114", f"block `{blocks[-1]}` keeps calling itself ({blocks.count(blocks[-1])} calls "
+                               "deep)", span, label="recursive call",
+                               help="stop the recursion with an `if` on a parameter that changes from call to call")
+        return self._error("E0115", message, span, label="too deep here", help="split deep structures into named blocks")
+
     def _error(self, code: str, message: str, span: Span | None, **fields) -> ArchError:
-        notes = tuple(f.note() for f in reversed(self.frames))
+        notes = tuple(fields.pop("notes", ())) + _stack_notes(self.frames)
         return ArchError(Diagnostic(code=code, message=message, span=span, notes=notes, **fields))
 
     def _validation_error(self, stmt, primitive, exc: ValidationError, values, spans) -> ArchError:
@@ -350,6 +418,32 @@ def _expected(annotation, problem: dict) -> str:
     if "float" in text:
         return "must be a number"
     return "has an invalid value"
+
+
+def _stack_notes(frames: list[Frame], shown: int = 8) -> tuple[str, ...]:
+    """The block call stack, innermost first; a deep one is cut in the middle."""
+    notes = [f.note() for f in reversed(frames)]
+    if len(notes) > shown:
+        notes = notes[:shown // 2] + [f"... {len(notes) - shown} more calls ..."] + notes[-(shown // 2):]
+    return tuple(notes)
+
+
+def _disagree(op: str, a: TensorType, b: TensorType) -> bool:
+    if op == "concat":
+        return (a.rank, a.spatial) != (b.rank, b.spatial)
+    if op == "mul":
+        return a.rank != b.rank or any(x != y and 1 not in (x, y) for x, y in zip(a.dims, b.dims))
+    return a.dims != b.dims
+
+
+def _keyword_span(span: Span, word: str) -> Span:
+    """The span of the keyword that starts an item (`add` of `add { ... }`), for a tight caret."""
+    source = SOURCES.get(span.file)
+    text = source.line(span.line) if source is not None else ""
+    col = text.rfind(word, 0, span.col - 1 + len(word)) + 1
+    if col < 1:
+        return span
+    return Span(file=span.file, line=span.line, col=col, end_line=span.line, end_col=col + len(word))
 
 
 def _signature(name: str, params: list[str]) -> str:

@@ -1,26 +1,33 @@
-"""GitHub Actions workflow annotations: `::error file=...,line=...,col=...::message`."""
+"""GitHub Actions workflow annotations: `::error file=...,line=...,col=...,endLine=...,endColumn=...::message`.
+
+GitHub shows each annotation on the pull request's diff, at the span. Notes (the block call stack) and the
+help go into the annotation's body, one per line; `%`, CR and LF are escaped as the runner requires.
+"""
 
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
 
 
-def _escape_data(text: str) -> str:
+def escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def render_github(diagnostics: list[Diagnostic], colour: bool = False) -> str:
     out = []
     for d in diagnostics:
-        props = [f"title={_escape_property(d.code)}"]
+        props = [f"title={_escape_property(f'archdsl {d.code}')}"]
         if d.span is not None:
             s = d.span
+            # GitHub's endColumn is inclusive; ours is one past the end
             props = [f"file={_escape_property(s.file)}", f"line={s.line}", f"col={s.col}",
-                     f"endLine={s.end_line}", f"endColumn={s.end_col}"] + props
-        body = d.message + "".join(f"\n{n}" for n in d.notes) + (f"\nhelp: {d.help}" if d.help else "")
-        out.append(f"::{d.severity.value} {','.join(props)}::{_escape_data(body)}")
+                     f"endLine={s.end_line}", f"endColumn={max(s.end_col - 1, s.col)}"] + props
+        lines = [d.message + (f" ({d.label})" if d.label else "")]
+        lines += [f"{label.span}: {label.message}" for label in d.secondary]
+        lines += [f"note: {n}" for n in d.notes] + ([f"help: {d.help}"] if d.help else [])
+        out.append(f"::{d.severity.value} {','.join(props)}::{escape_data(chr(10).join(lines))}")
     return "\n".join(out) + ("\n" if out else "")

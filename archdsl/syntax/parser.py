@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedInput, VisitError
 
 from .. import ast
 from ..diagnostics import ArchError, Diagnostic
 from ..source import Source
 from .errors import classify
 
-MAX_NESTING = 100
+MAX_NESTING = 100  # brackets
+MAX_DEPTH = 200  # levels of the parse tree: real specs use fewer than 20
+MAX_INT_DIGITS = 19  # 2**62 has 19 digits; the evaluator checks the exact bound
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
+MAX_SYNTAX_ERRORS = 20
+_DEFINITION_START = re.compile(r"(block|network|import)\b")
 
 
 def grammar_text() -> str:
@@ -50,14 +55,70 @@ def decode(name: str, data: bytes) -> Source:
 
 
 def parse(source: Source) -> ast.Module:
+    """Parse one file. Every syntax error is reported: after one, parsing resumes at the next definition."""
     _check_nesting(source)
-    try:
-        tree = lark_parser().parse(source.text, start="start")
-    except UnexpectedInput as exc:
-        raise ArchError(_syntax_diagnostic(source, exc)) from None
+    tree = _parse_recovering(source)
+    _check_tree(source, tree)
+    return _to_ast(source, tree)
+
+
+def _parse_recovering(source: Source):
+    problems: list[Diagnostic] = []
+    text, start = source.text, 1
+    while True:
+        try:
+            tree = lark_parser().parse(text, start="start")
+        except UnexpectedInput as exc:
+            problems.append(_syntax_diagnostic(source, exc))
+            resume = _next_definition(source, problems[-1].span.line, start)
+            if resume is None or len(problems) >= MAX_SYNTAX_ERRORS:
+                raise ArchError(problems) from None
+            # blank out what came before, keeping line numbers, and parse the rest
+            text, start = "\n" * (resume - 1) + "\n".join(source.lines[resume - 1:]), resume
+            continue
+        if problems:
+            raise ArchError(problems)
+        return tree
+
+
+def _next_definition(source: Source, error_line: int, start: int) -> int | None:
+    """The first line at or after the error that starts a top-level definition (and makes progress)."""
+    for number in range(max(error_line, start + 1), len(source.lines) + 1):
+        if _DEFINITION_START.match(source.line(number)):
+            return number
+    return None
+
+
+def _check_tree(source: Source, tree: Tree) -> None:
+    """Refuse trees deeper than later stages can recurse through, and integers nothing could use."""
+    pending = [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            span = source.span(meta.line, meta.column) if not getattr(meta, "empty", True) else None
+            raise ArchError(Diagnostic(
+                code="E0002", message=f"the spec nests more than {MAX_DEPTH} levels deep", span=span,
+                label="too deep here", help="split long expressions with `let`, and deep structures into named blocks"))
+        for child in node.children:
+            if isinstance(child, Tree):
+                pending.append((child, depth + 1))
+            elif isinstance(child, Token) and child.type == "INT" and len(child.lstrip("0")) > MAX_INT_DIGITS:
+                raise ArchError(Diagnostic(
+                    code="E0115", message=f"number has {len(child):,} digits; integers are limited to 2**62",
+                    span=source.span(child.line, child.column, child.end_line, child.end_column), label="too large"))
+
+
+def _to_ast(source: Source, tree: Tree):
     from .transform import ToAst
 
-    return ToAst(source).transform(tree)
+    try:
+        return ToAst(source).transform(tree)
+    except (RecursionError, VisitError) as exc:  # _check_tree keeps the depth well within Python's limit
+        if isinstance(exc, VisitError) and not isinstance(exc.orig_exc, RecursionError):
+            raise
+        raise ArchError(Diagnostic(code="E0002", message="the spec nests too deeply to be read",
+                                   span=source.span(1, 1), help="split deep structures into named blocks")) from None
 
 
 def _check_nesting(source: Source) -> None:
@@ -88,33 +149,14 @@ def _check_nesting(source: Source) -> None:
 
 
 def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
-    line = getattr(exc, "line", None) or 0
-    col = getattr(exc, "column", None) or 0
-    if isinstance(exc, UnexpectedEOF) or line <= 0:
-        line = max(len(source.lines), 1)
-        col = len(source.line(line)) + 1
-    found = _found(exc)
-    message, help_text = classify(source, exc, found)
-    width = len(found) if found and found != "end of file" and not found.startswith("`") else 1
-    if found.startswith("`"):
-        width = max(len(found) - 2, 1)
-    return Diagnostic(code="E0001", message=message, span=source.span(line, col, line, col + width),
-                      label=f"unexpected {found}", help=help_text)
-
-
-def _found(exc: UnexpectedInput) -> str:
-    if isinstance(exc, UnexpectedToken):
-        if exc.token.type == "$END":
-            return "end of file"
-        return f"`{exc.token}`"
-    if isinstance(exc, UnexpectedCharacters):
-        return f"`{exc.char}`"
-    return "end of file"
+    problem = classify(source, exc)
+    return Diagnostic(code="E0001", message=problem.message, span=problem.span, label=problem.label,
+                      help=problem.help, secondary=problem.secondary)
 
 
 def _input_error(name: str, message: str, line: int = 1) -> ArchError:
     return ArchError(Diagnostic(code="E0002", message=message,
-                                span=Source(name, "").span(line, 1)))
+                                span=Source(name, "", register=False).span(line, 1)))
 
 
 def parse_expression(source: Source) -> "ast.Expr":
@@ -124,6 +166,5 @@ def parse_expression(source: Source) -> "ast.Expr":
         tree = lark_parser().parse(source.text, start="expr")
     except UnexpectedInput as exc:
         raise ArchError(_syntax_diagnostic(source, exc)) from None
-    from .transform import ToAst
-
-    return ToAst(source).transform(tree)
+    _check_tree(source, tree)
+    return _to_ast(source, tree)
