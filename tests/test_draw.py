@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -192,6 +194,26 @@ def test_raw_ops_never_fold_and_a_read_from_outside_stops_a_run(write):
         network n(input=[4, 8, 8]) { add { unit(4) unit(4) unit(4) | } }
     """))
     assert find_runs(shortcut.graph) == [Run(start=0, length=1, count=3)]  # the add reads the input, not a copy
+
+
+def test_collapsed_blocks_say_what_they_hold(write):
+    path = write("net.arch", """
+        block mixed(c) { concat { conv(c, 1) | conv(c, 3, pad=1) | maxpool(3, stride=1, pad=1) } }
+        block res(c) { add { conv(c, 3, pad=1) bn | } relu }
+        block stage(c, n) { repeat n { res(c) } }
+        network n(input=[4, 8, 8]) { mixed(4) stage(12, 3) }
+    """)
+    dot = to_dot(archdsl.check(path))
+    assert "concat of 3 branches" in dot and "3 × res" in dot
+    assert "residual" in to_dot(archdsl.check(path), depth=1)  # the res blocks inside the opened stage
+
+
+def test_drawing_never_imports_torch():
+    code = ("import sys, archdsl; from archdsl.viz import to_dot; from archdsl.reparam import deploy_ir; "
+            "net = archdsl.check('specs/resnet18.arch'); to_dot(net, depth=3); to_dot(deploy_ir(net)); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    result = subprocess.run([sys.executable, "-c", code], cwd=SPECS.parent, capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()
 
 
 def test_dot_source_is_deterministic_and_shapes_label_edges(write):
