@@ -389,10 +389,12 @@ def test_repvgg_a0_deploy_matches_timm_reparameterized():
     reference = randomize_batchnorm(timm.create_model("repvgg_a0", pretrained=False).eval())
     ours = load_weights(archdsl.load(REPVGG), reference.state_dict()).eval()
     timm_deploy, our_deploy = reparameterize_model(copy.deepcopy(reference)), archdsl.reparameterize(ours)
-    assert [v.shape for v in timm_deploy.state_dict().values()] == [v.shape for v in our_deploy.state_dict().values()]
+    # the same keys (timm also names the fused convolution `reparam_conv`) and shapes, in the same order
+    assert [(k, v.shape) for k, v in timm_deploy.state_dict().items()] == \
+        [(k, v.shape) for k, v in our_deploy.state_dict().items()]
     x = torch.randn(2, 3, 224, 224)
     with torch.no_grad():
-        torch.testing.assert_close(our_deploy(x), timm_deploy(x), rtol=1e-4, atol=1e-5)
+        assert difference(timm_deploy(x), our_deploy(x))[1] < 1e-5  # outputs reach ~1e4 with random statistics
 
 
 # -- the deploy graph is an ordinary module
