@@ -274,6 +274,18 @@ def test_cli_reports_spec_errors_with_exit_1(write, tmp_path):
     assert result.returncode == 1 and b"E0206" in result.stderr
 
 
+def test_network_option_picks_one_of_several(write, tmp_path):
+    path = write("two.arch", """
+        network small(input=[3, 8, 8]) { conv(4, 3) }
+        network large(input=[3, 8, 8]) { conv(16, 5) }
+    """)
+    result = run_cli("draw", str(path), "-o", str(tmp_path / "l.dot"), "--network", "large")
+    assert result.returncode == 0, result.stderr.decode()
+    assert "conv 5x5, 16" in (tmp_path / "l.dot").read_text()
+    ambiguous = run_cli("draw", str(path), "-o", str(tmp_path / "x.dot"))
+    assert ambiguous.returncode == 1 and b"--network" in ambiguous.stderr
+
+
 def test_deploy_draws_the_reparameterized_network(write, tmp_path):
     path = write("net.arch", "network n(input=[3, 8, 8]) { conv(4, 3, pad=1, bias=false) bn relu dropout(0.1) }")
     trained = run_cli("draw", str(path), "-o", str(tmp_path / "t.dot"))
