@@ -14,6 +14,7 @@ from ..passes.resolve import display_name, load_file
 from ..report import Report
 from .app import (describe_os_error, format_option, guarded, main, max_params_option, network_option,
                   parse_assignments, set_option)
+from .dims import input_option
 
 
 @main.command()
@@ -23,9 +24,10 @@ from .app import (describe_os_error, format_option, guarded, main, max_params_op
 @max_params_option
 @format_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
+@input_option(symbolic=True)
 @guarded
 def check(files: tuple[Path, ...], assignments: tuple[str, ...], network: str | None, max_params: int, fmt: str,
-          quiet: bool) -> int:
+          quiet: bool, input_dims: tuple | None) -> int:
     """Check every channel count and tensor shape of FILES, statically (torch is never imported).
 
     Every network in every file is elaborated with its default parameters; --set overrides those of the
@@ -37,8 +39,15 @@ def check(files: tuple[Path, ...], assignments: tuple[str, ...], network: str | 
       archdsl check specs/*.arch
       archdsl check specs/resnet18.arch --set input=[3,64,64]
       archdsl check specs/ --format github
+      archdsl check specs/alexnet.arch --input 3xHxW    # smallest input it accepts
     """
     overrides = parse_assignments(assignments)
+    if input_dims is not None and any(isinstance(d, str) for d in input_dims):
+        from .input_sizes import report_input_sizes
+
+        return report_input_sizes(_expand(files), overrides, input_dims, fmt)
+    if input_dims is not None:
+        overrides["input"] = input_dims
     report = Report(format=fmt)
     out = sys.stdout
     limits = Limits(max_params=max_params)

@@ -1,0 +1,74 @@
+"""`archdsl check --input 3xHxW`: the smallest input each network accepts, and which sizes fit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from ..diagnostics import ArchError
+from ..passes.input_size import InputSizeReport, search
+from ..passes.resolve import display_name, load_file
+from ..report import Report
+
+
+def report_input_sizes(paths: list[Path], overrides: dict, dims: tuple, fmt: str) -> int:
+    """Search every network of every file; print one result per network. Returns the exit code."""
+    report = Report(format=fmt)
+    results = []
+    for path in paths:
+        report.files_checked += 1
+        try:
+            scope = load_file(path)
+            for definition in scope.module.networks:
+                declared = {p.name for p in definition.params}
+                params = {k: v for k, v in overrides.items() if k in declared}
+                try:
+                    found = search(definition, scope, params, dims)
+                except ValueError as exc:  # e.g. --input 3xHxW for a network of flat features
+                    raise click.UsageError(f"{display_name(path)}: {exc}") from None
+                results.append((display_name(path), definition.name, found))
+        except ArchError as exc:
+            report.files_failed += 1
+            report.add(exc.diagnostics)
+    if fmt == "json":
+        sys.stdout.write(json.dumps({"networks": [_json(f, n, r) for f, n, r in results],
+                                     "diagnostics": [d.model_dump(mode="json") for d in report.diagnostics]},
+                                    indent=2) + "\n")
+        return report.exit_code
+    for file, name, found in results:
+        click.echo(_text(file, name, found))
+    report.emit(sys.stderr)
+    if report.diagnostics:
+        click.echo(report.summary(), err=True)
+    return report.exit_code
+
+
+def _text(file: str, name: str, r: InputSizeReport) -> str:
+    lines = []
+    if r.smallest is not None:
+        lines.append(f"{file}: {name} accepts {'x'.join(map(str, r.smallest))} at the smallest "
+                     f"(default {'x'.join(map(str, r.default))})")
+    else:
+        lines.append(f"{file}: {name}: each size fits on its own, but not all at their minimum together: "
+                     f"{r.smallest_error.message if r.smallest_error else ''}")
+    axis_names = {0: "C", 1: "H", 2: "W"}
+    for a in r.axes:
+        which = ", ".join(axis_names.get(i, str(i)) if len(r.dims) == 3 else "F" for i in a.axes)
+        why = f"; at {a.minimum - 1}: {a.smallest_error.message}" if a.smallest_error else ""
+        lines.append(f"  {which} >= {a.minimum}: {a.describe_valid()}{why}")
+    return "\n".join(lines)
+
+
+def _json(file: str, name: str, r: InputSizeReport) -> dict:
+    return {
+        "file": file,
+        "network": name,
+        "default": list(r.default),
+        "smallest": list(r.smallest) if r.smallest is not None else None,
+        "axes": [{"symbol": a.symbol, "axes": list(a.axes), "minimum": a.minimum, "scanned_up_to": a.scanned_up_to,
+                  "valid": a.valid, "below_minimum": a.smallest_error.model_dump(mode="json") if a.smallest_error
+                  else None} for a in r.axes],
+    }
