@@ -232,8 +232,11 @@ def deploy_and_compare(net: archdsl.Network, dtype=torch.float64, batch: int = 2
     return model, result, x, difference(reference, deployed)
 
 
+BatchNorm = nn.modules.batchnorm._BatchNorm
+
+
 def batchnorms(model: nn.Module) -> list[nn.Module]:
-    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    return [m for m in model.modules() if isinstance(m, BatchNorm)]
 
 
 def foldable_batchnorms(model: nn.Module) -> list[str]:
@@ -243,7 +246,7 @@ def foldable_batchnorms(model: nn.Module) -> list[str]:
         if not isinstance(gm, fx.GraphModule):
             continue
         for node in gm.graph.nodes:
-            if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), nn.modules.batchnorm._BatchNorm):
+            if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), BatchNorm):
                 continue
             source = node.args[0]
             if isinstance(source, fx.Node) and len(source.users) == 1 and _ends_with_linear(gm, source):
@@ -283,6 +286,7 @@ def test_zoo_every_pattern(write):
     assert deploy.get_submodule("1.reparam_conv").groups == 8
     assert deploy.get_submodule("3.reparam_conv").dilation == (2, 2)
     assert deploy.get_submodule("12.reparam_conv").stride == (2, 2)
+    assert_ir_pass_agrees(net, deploy, x)
 
 
 def test_training_mode_is_refused_and_the_model_is_not_modified():
@@ -333,16 +337,20 @@ def test_every_spec_deploys_to_an_equal_graph(path):
     assert not foldable_batchnorms(result.module)
     if spec_id(path) in KEPT_BATCHNORMS:
         assert len(batchnorms(result.module)) == KEPT_BATCHNORMS[spec_id(path)]
-    # the IR pass describes the same deploy graph: same modules, names and shapes, and same outputs
+    assert_ir_pass_agrees(net, result.module, x)
+
+
+def assert_ir_pass_agrees(net: archdsl.Network, deploy: nn.Module, x: torch.Tensor) -> None:
+    """The IR pass describes the deploy graph: lowered, it has the same modules, names, shapes and outputs."""
     planned = deploy_ir(net)
-    lowered = archdsl.build(planned).to(dtype).eval()
-    deploy_state = result.module.state_dict()
-    assert [(k, v.shape) for k, v in lowered.state_dict().items()] == [(k, v.shape) for k, v in deploy_state.items()]
-    assert planned.param_count == sum(p.numel() for p in result.module.parameters())
+    lowered = archdsl.build(planned).to(x.dtype).eval()
+    state = deploy.state_dict()
+    assert [(k, v.shape) for k, v in lowered.state_dict().items()] == [(k, v.shape) for k, v in state.items()]
+    assert planned.param_count == sum(p.numel() for p in deploy.parameters())
     assert planned.output == net.output
-    lowered.load_state_dict(deploy_state)
+    lowered.load_state_dict(state)
     with torch.no_grad():
-        assert torch.equal(lowered(x), result.module(x))
+        assert torch.equal(lowered(x), deploy(x))
 
 
 @pytest.mark.parametrize("name", sorted(KEPT_BATCHNORMS))
