@@ -42,3 +42,8 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="Rewrite the snapshots under tests/golden/ from the current output, instead of comparing.")

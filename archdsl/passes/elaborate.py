@@ -12,12 +12,13 @@ from pydantic import BaseModel, ValidationError
 
 from .. import ast
 from ..diagnostics import ArchError, Diagnostic, Label, error
+from ..gcpause import paused_gc
 from ..ir import GroupNode, Graph, MergeNode, Network, OpNode
 from ..primitives import REGISTRY, Primitive, ShapeError
 from ..source import SOURCES, Span
 from ..types import TensorType
 from .evaluate import Evaluator, Value, repr_value, type_name
-from .provenance import aspect_of, describe, trace
+from .provenance import CHANNELS, SHAPE, SPATIAL, aspect_of, describe, trace
 from .resolve import FileScope, suggest
 from .shapes import merge_type
 
@@ -109,7 +110,8 @@ class Elaborator:
         input_type = self._input_type(definition, variables)
         builder = _Builder(input_type, input_span=self._input_span(definition, overrides, override_span))
         try:
-            output = self.sequence(definition.body, 0, builder, variables, scope)
+            with paused_gc():  # see gcpause.py: the collector made large specs quadratic
+                output = self.sequence(definition.body, 0, builder, variables, scope)
         except RecursionError:  # the limits above keep real and hostile specs below this; it is the last guard
             raise self._error("E0115", "the spec nests too deeply to elaborate", definition.name_span,
                               help="split deep structures into named blocks") from None
@@ -171,7 +173,9 @@ class Elaborator:
         if isinstance(stmt, ast.If):
             condition = Evaluator(variables, builder.type_of(value))(stmt.cond)
             if not isinstance(condition, bool):
-                raise self._error("E0108", f"an `if` condition must be a bool, got {type_name(condition)}", stmt.cond.span)
+                raise self._error("E0108", f"an `if` condition must be a bool, got {type_name(condition)} "
+                                  f"`{repr_value(condition)}`", stmt.cond.span,
+                                  help="compare explicitly, e.g. `x != 0`, or pass `true` or `false`")
             return self.sequence(stmt.then if condition else stmt.orelse, value, builder, variables, scope)
         if isinstance(stmt, ast.Combine):
             return self._combine(stmt, value, builder, variables, scope)
@@ -212,7 +216,8 @@ class Elaborator:
 
     def _check_repeat(self, count: int, span: Span) -> None:
         if count > self.limits.max_repeat:
-            raise self._error("E0115", f"repeat count {count:,} exceeds the limit of {self.limits.max_repeat:,}", span)
+            raise self._error("E0115", f"repeat count {count:,} exceeds the limit of {self.limits.max_repeat:,}", span,
+                              label="too many", help="no network repeats a block this often; check the count")
 
     def _combine(self, stmt: ast.Combine, value, builder, variables, scope) -> int:
         outputs = [self.sequence(branch.body, value, builder, variables, scope) for branch in stmt.branches]
@@ -280,8 +285,8 @@ class Elaborator:
         try:
             out = primitive.infer(params, incoming)
         except ShapeError as exc:
-            raise self._error(exc.code, exc.message, stmt.span, help=exc.help,
-                              label=f"input is {incoming}") from None
+            raise self._error(exc.code, exc.message, stmt.span, help=exc.help, label=f"input is {incoming}",
+                              secondary=self._input_origin(exc.code, builder, value, incoming)) from None
         name = builder.name_for(stmt.label, stmt.label_span)
         count = primitive.param_count(params, incoming, out)
         self.param_total += count
@@ -340,7 +345,7 @@ class Elaborator:
     def _merge_error(self, stmt: ast.Combine, exc: ShapeError, builder: _Builder, outputs, types) -> ArchError:
         """Point at what decided the disagreeing branches' shapes, not only at the `add` itself."""
         other = next((i for i, t in enumerate(types) if _disagree(stmt.op, types[0], t)), len(types) - 1)
-        aspect = aspect_of(types[0], types[other])
+        aspect = aspect_of(stmt.op, types[0], types[other])
         labels = []
         for i in (0, other):
             identity = " (identity)" if not stmt.branches[i].body else ""
@@ -351,6 +356,12 @@ class Elaborator:
                 "mul": "branches must broadcast together"}[stmt.op]
         return self._error(exc.code, exc.message, _keyword_span(stmt.span, stmt.op), help=exc.help,
                            secondary=tuple(labels), label=rule)
+
+    def _input_origin(self, code: str, builder: _Builder, value: int, incoming: TensorType) -> tuple[Label, ...]:
+        """For an op that cannot take its input: where the offending aspect of that input was decided."""
+        aspect = {"E0204": CHANNELS, "E0205": SPATIAL, "E0206": SHAPE}.get(code)
+        where = trace(builder, value, aspect) if aspect else None
+        return (Label(span=where, message=f"{describe(aspect, incoming)} here"),) if where else ()
 
     def _input_span(self, definition: ast.NetworkDef, overrides, override_span: Span | None) -> Span:
         if "input" in overrides and override_span is not None:
@@ -396,8 +407,9 @@ class Elaborator:
         help_text = None
         if isinstance(given, float) and "int" in expected:
             help_text = "wrap the value in `int(...)`, `round(...)` or `make_divisible(...)`"
+        shown = repr(given) if isinstance(given, float) else repr_value(given)  # 48.0, not 48: it is a float
         return self._error("E0107", f"`{stmt.name}` argument `{field_name}` {expected}, got {type_name(given)} "
-                           f"`{repr_value(given)}`", span, help=help_text)
+                           f"`{shown}`", span, help=help_text)
 
 
 def _expected(annotation, problem: dict) -> str:

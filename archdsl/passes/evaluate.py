@@ -66,6 +66,7 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 SHAPE_ATTRIBUTES = ("c", "h", "w", "rank", "dims")
+_PYTHON_CONSTANTS = {"True": "true", "False": "false", "None": "false"}  # what a Python hand writes first
 COMPREHENSION_LIMIT = 1_000_000
 
 
@@ -90,6 +91,8 @@ class Evaluator:
         if e.name in self.variables:
             return self.variables[e.name]
         close = difflib.get_close_matches(e.name, list(self.variables) + list(BUILTINS), n=1)
+        if e.name in _PYTHON_CONSTANTS:
+            close = [_PYTHON_CONSTANTS[e.name]]
         raise error("E0102", f"unknown variable `{e.name}`", e.span, label="not defined here",
                     help=f"did you mean `{close[0]}`?" if close else _known(self.variables))
 

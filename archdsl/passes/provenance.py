@@ -3,7 +3,8 @@
 When the branches of `add` disagree, the useful place to show is rarely the `add` itself: it is the conv that
 set one branch's channels, maybe far away, in the caller or in the network's `input`. The IR nodes carry
 their spans, so we walk back from a branch's output through the ops that keep the aspect in question
-(`bn`, `relu`...) to the first one that decided it.
+(`bn`, `relu`...) to the first one that decided it. A block call that changed it is shown as the call, not
+as some op inside the block.
 """
 
 from __future__ import annotations
@@ -25,22 +26,27 @@ class _FromInput:
 FROM_INPUT = _FromInput()
 
 
-def aspect_of(a: TensorType, b: TensorType) -> str:
-    """Which aspect of two disagreeing shapes to trace."""
-    if a.rank == b.rank == 3 and a.c != b.c and a.spatial == b.spatial:
-        return CHANNELS
-    if a.rank == b.rank == 3 and a.spatial != b.spatial:
-        return SPATIAL
-    return SHAPE
+def aspect_of(op: str, a: TensorType, b: TensorType) -> str:
+    """Which aspect of two disagreeing branch shapes to trace: the one that breaks `op`'s rule."""
+    if a.rank != b.rank or a.rank != 3:
+        return SHAPE
+    if op == "mul":  # broadcasting: only dimensions that are unequal and not 1 break it
+        bad = [x != y and 1 not in (x, y) for x, y in zip(a.dims, b.dims)]
+        channels, spatial = bad[0], any(bad[1:])
+    else:
+        channels, spatial = a.c != b.c and op != "concat", a.spatial != b.spatial
+    if channels and spatial:
+        return SHAPE
+    return CHANNELS if channels else SPATIAL if spatial else SHAPE
 
 
 def describe(aspect: str, t: TensorType) -> str:
-    """"channels set to 64", "spatial size becomes 16x16", "shape becomes 10"."""
+    """"channels set to 64", "spatial size set to 16x16", "shape set to 10"."""
     if aspect == CHANNELS:
         return f"channels set to {t.c}"
     if aspect == SPATIAL and t.rank == 3:
-        return f"spatial size becomes {t.h}x{t.w}"
-    return f"shape becomes {t}"
+        return f"spatial size set to {t.h}x{t.w}"
+    return f"shape set to {t}"
 
 
 def origin(nodes: Sequence, input_type: TensorType, value: int, aspect: str) -> Span | _FromInput | None:
@@ -54,20 +60,24 @@ def origin(nodes: Sequence, input_type: TensorType, value: int, aspect: str) -> 
         elif isinstance(node, MergeNode):
             if node.op == "concat" and aspect != SPATIAL:
                 return node.span
-        elif isinstance(node, GroupNode):
-            inner = origin(node.graph.nodes, node.graph.input, node.graph.output, aspect)
-            if inner is not FROM_INPUT:
-                return inner
+        elif isinstance(node, GroupNode) and _changes(before, node.out, aspect):
+            return node.span  # the call that changed it: its inside is the callee's business
         value = node.inputs[0]
     return FROM_INPUT
 
 
 def _decides(node: OpNode, before: TensorType, aspect: str) -> bool:
-    after = node.out
+    """An op decides channels when it changes them or states them (`conv(64)` on 64 channels)."""
+    if aspect == CHANNELS and "out" in getattr(type(node.params), "model_fields", {}):
+        return True
+    return _changes(before, node.out, aspect)
+
+
+def _changes(before: TensorType, after: TensorType, aspect: str) -> bool:
     if before.rank != after.rank:
         return True
     if aspect == CHANNELS:
-        return before.c != after.c or "out" in getattr(type(node.params), "model_fields", {})
+        return before.c != after.c
     if aspect == SPATIAL:
         return before.spatial != after.spatial
     return before.dims != after.dims

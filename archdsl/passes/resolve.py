@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import ast
 from ..diagnostics import ArchError, Diagnostic, error
 from ..primitives import REGISTRY
-from ..syntax.parser import decode, parse
+from ..syntax.parser import decode, parse, read_limited
 
 
 @dataclass
@@ -48,7 +48,7 @@ def read_source(path: Path, name: str | None = None):
     """Read and decode one file; I/O problems are usage errors (exit 2), raised as OSError."""
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a directory, not an .arch file")
-    return decode(name or display_name(path), path.read_bytes())
+    return decode(name or display_name(path), read_limited(path))
 
 
 @lru_cache(maxsize=1)

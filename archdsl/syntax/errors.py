@@ -475,6 +475,9 @@ def classify(source: Source, exc: UnexpectedInput) -> SyntaxProblem:
     if _keyword_as_name(c):
         return SyntaxProblem(f"{c.found} is a keyword and cannot be used as a name", c.at_found(), label="keyword",
                              help=f"choose another name, e.g. `{c.token}_`")
+    swallowed = _definition_inside_body(c)
+    if swallowed is not None:
+        return swallowed
     kind = kind_of(source, exc)
     if kind is not None:
         return HANDLERS[kind](c)
@@ -484,6 +487,31 @@ def classify(source: Source, exc: UnexpectedInput) -> SyntaxProblem:
     if opener is not None and (_OPENERS[opener.type] in c.accepts or c.type == "$END"):
         return _unclosed(c)
     return _fallback(c)
+
+
+def _definition_inside_body(c: _Context) -> SyntaxProblem | None:
+    """A `}` missing at the end of a definition: the next `network`/`block` line was read as an item of its body.
+
+    Keywords are contextual, so `network n(...)` inside a body is a call of something named `network`; a line
+    that starts with it at column 1 is, in practice, always a definition whose predecessor was not closed.
+    """
+    pending = list(c.stack)
+    found: Token | None = None
+    while pending:
+        value = pending.pop()
+        if isinstance(value, Tree):
+            pending.extend(value.children)
+        elif (isinstance(value, Token) and value.type == "NAME" and value.column == 1
+              and str(value) in ("network", "block", "import") and (found is None or value.line < found.line)):
+            found = value
+    body = next((t for t in c.markers if t.type == "LBRACE"), None)
+    if found is None or body is None or (body.line, body.column) > (found.line, found.column):
+        return None
+    owner = _opened_what(c, body).replace("of the body of ", "")
+    return SyntaxProblem(f"missing `}}` before this `{found}`", c.span(found.line, 1, len(found)),
+                         label=f"`{found}` inside the body of {owner or 'the definition above'}",
+                         secondary=(Label(span=c.span(body.line, body.column), message="this `{` is not closed"),),
+                         help=f"close the body of {owner or 'the definition above'} with `}}` before this line")
 
 
 def _keyword_as_name(c: _Context) -> bool:

@@ -39,10 +39,16 @@ def lark_parser() -> Lark:
                 start=["start", "expr"], cache=True)
 
 
+def read_limited(path: Path) -> bytes:
+    """A file's bytes, but never more than one past the limit: a huge file (or /dev/zero) is refused unread."""
+    with open(path, "rb") as f:
+        return f.read(MAX_SOURCE_BYTES + 1)
+
+
 def decode(name: str, data: bytes) -> Source:
     """Bytes -> Source, refusing what cannot be a spec with a clean diagnostic."""
     if len(data) > MAX_SOURCE_BYTES:
-        raise _input_error(name, f"file is {len(data):,} bytes; specs are limited to {MAX_SOURCE_BYTES:,}")
+        raise _input_error(name, f"file is larger than {MAX_SOURCE_BYTES:,} bytes, the limit for a spec")
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise _input_error(name, "file contains NUL bytes; is it a binary file?", line)

@@ -97,8 +97,8 @@ class ToAst(Transformer):
     def default(self, meta, children):
         return children[0]
 
-    def call_args(self, meta, children):
-        return children[0] if children[0] is not None else self._seq(meta, [])
+    def call_args(self, meta, children):  # spans the parentheses too, so a call's span ends at its `)`
+        return self._seq(meta, children[0] if children[0] is not None else [])
 
     def loop_index(self, meta, children):
         return children[0]
@@ -144,11 +144,11 @@ class ToAst(Transformer):
     def names(self, meta, children):
         return self._seq(meta, [str(c) for c in children])
 
-    def comb_kind(self, meta, children):
-        return str(children[0])
+    def comb_kind(self, meta, children):  # the token, not a str: its position starts the item's span
+        return children[0]
 
     def combine(self, meta, children):
-        return ast.Combine.model_construct(span=self._s(meta), op=children[0], branches=tuple(children[1:]))
+        return ast.Combine.model_construct(span=self._s(meta), op=str(children[0]), branches=tuple(children[1:]))
 
     def branch(self, meta, children):
         return ast.Branch.model_construct(span=self._s(meta), body=tuple(children))
