@@ -115,3 +115,24 @@ def test_generated_spec_has_the_requested_length_and_checks_clean(tmp_path, line
     assert path.read_text().count("\n") == lines
     net = archdsl.check(path)
     assert net.output.dims[1:] == (8, 8) and net.param_count > 0
+
+
+# --- the performance fix the scaling row led to: the cyclic collector is paused while a spec is checked ---------
+
+def test_checking_leaves_the_garbage_collector_as_it_found_it(tmp_path, write):
+    import gc
+
+    good = write("good.arch", generate_spec(16))
+    bad = write("bad.arch", "network n(input=[3, 8, 8]) { conv(4, 3) undefined_thing }")
+    assert gc.isenabled()
+    archdsl.check(good)
+    assert gc.isenabled()
+    with pytest.raises(archdsl.ArchError):
+        archdsl.check(bad)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        archdsl.check(good)
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import ast
 from ..diagnostics import ArchError, Diagnostic, error
+from ..gcpause import paused_gc
 from ..primitives import REGISTRY
 from ..syntax.parser import decode, parse, read_limited
 
@@ -65,7 +66,8 @@ def stdlib() -> FileScope:
 
 def load_file(path: Path, *, source_text: str | None = None) -> FileScope:
     """Parse `path` with its imports; raises ArchError (spec errors) or OSError (I/O)."""
-    return _Loader().load(Path(path), source_text=source_text)
+    with paused_gc():  # see gcpause.py: the collector made large specs quadratic
+        return _Loader().load(Path(path), source_text=source_text)
 
 
 class _Loader:
