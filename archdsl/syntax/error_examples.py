@@ -38,6 +38,8 @@ EXAMPLES: dict[str, list[str]] = {
     "chained_comparison": [
         N + "if 1 < s < 3 { relu }" + E,
         N + "if 1 <= s <= 3 { relu }" + E,
+        N + "conv(16 if 1 < s < 3 else 8)" + E,
+        N + "let x = (s == 1 == true)" + E,
     ],
     "missing_body": [
         N + "repeat 3 relu" + E,
@@ -89,6 +91,10 @@ EXAMPLES: dict[str, list[str]] = {
     "label_without_item": [
         N + "stem: }\n",
         N + "stem:" + E,
+    ],
+    "double_label": [
+        N + "stem: head: relu" + E,
+        N + "stem: head: conv(16, 3)" + E,
     ],
     "param_annotation": [
         "block b(c: int) { relu }\n",

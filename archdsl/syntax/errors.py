@@ -11,6 +11,7 @@ have accepted, in words.
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -326,7 +327,10 @@ def _ternary_needs_else(c: _Context) -> SyntaxProblem:
 
 def _toplevel(c: _Context) -> SyntaxProblem:
     word = str(c.token) if c.token is not None else ""
-    if word in _PYTHON_WORDS:
+    close = difflib.get_close_matches(word, ["network", "block", "import"], n=1, cutoff=0.7)
+    if close:
+        help_text = f"did you mean `{close[0]}`?"
+    elif word in _PYTHON_WORDS:
         help_text = "define networks with `network name(input=[3, 224, 224]) { ... }` and blocks with `block name(...) { ... }`"
     else:
         help_text = "items go inside the body of a `network name(...) { ... }` or a `block name(...) { ... }`"
@@ -355,6 +359,11 @@ def _let_syntax(c: _Context) -> SyntaxProblem:
 
 def _assignment_without_let(c: _Context) -> SyntaxProblem:
     name = c.previous_token
+    before = c.stack[-2] if len(c.stack) >= 2 else None
+    last = list(before.scan_values(lambda v: isinstance(v, Token)))[-1:] if isinstance(before, Tree) else [before]
+    if last and isinstance(last[0], Token) and last[0].type == "NAME" and str(last[0]) == "let":
+        return SyntaxProblem("a `let` cannot be labeled", c.at_found(), label="unexpected `=`",
+                             help="labels name items such as `conv(...)`; write the `let` without a label")
     return SyntaxProblem("a value is bound with `let`", c.at_found(), label="unexpected `=`",
                          help=f"write `let {name or 'name'} = ...`")
 
@@ -362,6 +371,11 @@ def _assignment_without_let(c: _Context) -> SyntaxProblem:
 def _label_without_item(c: _Context) -> SyntaxProblem:
     return SyntaxProblem("a label must be followed by the item it names", c.at_found(), label=f"found {c.found}",
                          help="write `name: item`, e.g. `conv1: conv(64, 3)`")
+
+
+def _double_label(c: _Context) -> SyntaxProblem:
+    return SyntaxProblem("an item takes one label", c.at_found(), label="second label",
+                         help="remove one of the labels, or label a group: `stem: { head: relu }`")
 
 
 def _param_annotation(c: _Context) -> SyntaxProblem:
@@ -416,7 +430,7 @@ HANDLERS: dict[str, Callable[[_Context], SyntaxProblem]] = {
     "missing_body": _missing_body, "ternary_needs_else": _ternary_needs_else, "toplevel": _toplevel,
     "needs_params": _needs_params, "needs_name": _needs_name, "let_syntax": _let_syntax,
     "assignment_without_let": _assignment_without_let, "label_without_item": _label_without_item,
-    "param_annotation": _param_annotation, "empty_argument": _empty_argument, "missing_value": _missing_value,
+    "double_label": _double_label, "param_annotation": _param_annotation, "empty_argument": _empty_argument, "missing_value": _missing_value,
     "repeat_count": _repeat_count, "import_path": _import_path, "combinator_braces": _combinator_braces,
     "bar_outside_combinator": _bar_outside_combinator, "for_needs_in": _for_needs_in, "stray_closer": _stray_closer,
 }
@@ -484,9 +498,21 @@ def classify(source: Source, exc: UnexpectedInput) -> SyntaxProblem:
     if c.type in _CLOSERS:
         return _stray_closer(c)
     opener = c.opener
+    if opener is not None and opener.type == "LBRACE" and c.type != "$END" and c.construct is None:
+        return _unexpected_in_body(c)
     if opener is not None and (_OPENERS[opener.type] in c.accepts or c.type == "$END"):
         return _unclosed(c)
     return _fallback(c)
+
+
+def _unexpected_in_body(c: _Context) -> SyntaxProblem:
+    """Something that cannot start an item, where items are expected: a stray token, rarely a missing `}`."""
+    if c.type == "COMMA":
+        return SyntaxProblem("items are separated by spaces or new lines, not `,`", c.at_found(), label="remove this `,`",
+                             help="write `conv(16, 3) bn relu`; commas only separate arguments and list items")
+    return SyntaxProblem(f"unexpected {c.found} in a body", c.at_found(), label="not an item",
+                         help="a body holds items such as `conv(16, 3)`, `add { ... | ... }` or `repeat 2 { ... }`, "
+                              "and `let` bindings")
 
 
 def _definition_inside_body(c: _Context) -> SyntaxProblem | None:
@@ -531,6 +557,8 @@ def _fallback(c: _Context) -> SyntaxProblem:
         inside = f" inside `{keyword}`" if keyword is not None else ""
         return SyntaxProblem(f"file ended in the middle of a definition{inside}", c.after_previous(),
                              label=f"expected {describe(c.accepts)}", help="the file may be truncated")
+    if not c.accepts:
+        return SyntaxProblem(f"unexpected {c.found}", c.at_found(), label="not valid here")
     return SyntaxProblem(f"expected {describe(c.accepts)}, found {c.found}", c.at_found(),
                          label=f"unexpected {c.found}")
 

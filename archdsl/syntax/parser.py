@@ -50,13 +50,13 @@ def decode(name: str, data: bytes) -> Source:
     if len(data) > MAX_SOURCE_BYTES:
         raise _input_error(name, f"file is larger than {MAX_SOURCE_BYTES:,} bytes, the limit for a spec")
     if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise _input_error(name, "file contains NUL bytes; is it a binary file?", line)
+        raise _input_error(name, "file contains NUL bytes; is it a binary file?", data, data.index(b"\x00"),
+                           "NUL byte")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise _input_error(name, f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})", line)
+        raise _input_error(name, f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+                           data, exc.start, "not UTF-8", help="save the file as UTF-8") from None
     return Source(name, text.removeprefix("\ufeff"))
 
 
@@ -75,8 +75,12 @@ def _parse_recovering(source: Source):
         try:
             tree = lark_parser().parse(text, start="start")
         except UnexpectedInput as exc:
-            problems.append(_syntax_diagnostic(source, exc))
-            resume = _next_definition(source, problems[-1].span.line, start)
+            problem = _syntax_diagnostic(source, exc)
+            at_end = getattr(getattr(exc, "token", None), "type", None) == "$END"
+            if problem in problems:  # resuming met the same error again (the end of the file, typically)
+                raise ArchError(problems) from None
+            problems.append(problem)
+            resume = None if at_end else _next_definition(source, problem.span.line, start)
             if resume is None or len(problems) >= MAX_SYNTAX_ERRORS:
                 raise ArchError(problems) from None
             # blank out what came before, keeping line numbers, and parse the rest
@@ -101,8 +105,8 @@ def _check_tree(source: Source, tree: Tree) -> None:
     while pending:
         node, depth = pending.pop()
         if depth > MAX_DEPTH:
-            meta = node.meta
-            span = source.span(meta.line, meta.column) if not getattr(meta, "empty", True) else None
+            first = _first_token(node)
+            span = source.span(first.line, first.column) if first is not None else None
             raise ArchError(Diagnostic(
                 code="E0002", message=f"the spec nests more than {MAX_DEPTH} levels deep", span=span,
                 label="too deep here", help="split long expressions with `let`, and deep structures into named blocks"))
@@ -113,6 +117,12 @@ def _check_tree(source: Source, tree: Tree) -> None:
                 raise ArchError(Diagnostic(
                     code="E0115", message=f"number has {len(child):,} digits; integers are limited to 2**62",
                     span=source.span(child.line, child.column, child.end_line, child.end_column), label="too large"))
+
+
+def _first_token(node: Tree) -> Token | None:
+    while isinstance(node, Tree):
+        node = next((c for c in node.children if c is not None), None)
+    return node if isinstance(node, Token) else None
 
 
 def _to_ast(source: Source, tree: Tree):
@@ -160,9 +170,16 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
                       help=problem.help, secondary=problem.secondary)
 
 
-def _input_error(name: str, message: str, line: int = 1) -> ArchError:
-    return ArchError(Diagnostic(code="E0002", message=message,
-                                span=Source(name, "", register=False).span(line, 1)))
+def _input_error(name: str, message: str, data: bytes = b"", offset: int | None = None, label: str | None = None,
+                 help: str | None = None) -> ArchError:
+    """E0002 for bytes that cannot be a spec; the offending byte is shown in its line (decoded leniently)."""
+    span = Source(name, "", register=False).span(1, 1)  # the file as a whole: its text is not shown
+    if offset is not None:
+        before = data[:offset]
+        line = before.count(b"\n") + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
+        span = Source(name, data.decode("utf-8", "replace")).span(line, col)
+    return ArchError(Diagnostic(code="E0002", message=message, span=span, label=label, help=help))
 
 
 def parse_expression(source: Source) -> "ast.Expr":
