@@ -71,7 +71,7 @@ class Report:
             stream.write(text)
         hidden = len(self.diagnostics) - len(shown)
         if hidden:
-            stream.write(f"{'' if self.format == 'text' else chr(10)}... and {hidden} more\n")
+            stream.write(f"... and {hidden} more\n")
         for message in self.io_errors:
             stream.write(f"::error::{escape_data(message)}\n" if self.format == "github" else f"error: {message}\n")
 
