@@ -12,6 +12,7 @@ from ..passes.resolve import load_file
 from ..report import EXIT_INTERNAL, EXIT_USAGE
 from .app import (atomic_write, format_option, guarded, main, max_params_option, network_option, parse_assignments,
                   set_option)
+from .progress import status
 
 
 @main.command()
@@ -26,13 +27,16 @@ from .app import (atomic_write, format_option, guarded, main, max_params_option,
                    "the same on a random input, and save that form with -o. Without --weights, BatchNorm "
                    "statistics are randomized first so that the check means something.")
 @click.option("--verbose", is_flag=True, help="With --deploy: list each change, and each pattern kept and why.")
+@click.option("--emit", type=click.Choice(["model", "ir"]), default="model", show_default=True,
+              help="ir: print the elaborated IR as JSON instead (torch is not imported; with --deploy, the "
+                   "reparameterized IR). Its schema: `archdsl schema`.")
 @set_option
 @network_option
 @max_params_option
 @format_option
 @guarded
 def build(file: Path, device: str, output: Path | None, weights: Path | None, deploy: bool, verbose: bool,
-          assignments: tuple[str, ...], network: str | None, max_params: int, fmt: str) -> int:
+          emit: str, assignments: tuple[str, ...], network: str | None, max_params: int, fmt: str) -> int:
     """Build FILE into a torch.nn.Module and run one forward pass on DEVICE.
 
     Prints the parameter count and the output shape for a batch of one.
@@ -43,12 +47,17 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
       archdsl build specs/resnet18.arch --device cuda --set classes=10
       archdsl build specs/mobilenet_v2.arch --weights mobilenet_v2.pth -o model.pt
       archdsl build specs/repvgg_a0.arch --deploy --verbose
+      archdsl build specs/resnet18.arch --emit ir > resnet18.ir.json
     """
     overrides = parse_assignments(assignments)
     scope = load_file(file)
     net = Elaborator(Limits(max_params=max_params)).network(choose_network(scope, network), scope, overrides)
+    if emit == "ir":
+        from .schema import emit_ir
 
-    import torch
+        return emit_ir(net, deploy)
+    with status(f"building {net.name}"):  # importing torch alone takes a second or two
+        import torch
 
     from ..lower import lower
 
@@ -59,7 +68,8 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
         torch_device = torch.device(device)
     except RuntimeError as exc:
         raise click.BadParameter(str(exc), param_hint="--device") from None
-    model = lower(net)
+    with status(f"building {net.name}"):
+        model = lower(net)
     if weights is not None:
         from ..weights import WeightsError, load_weights
 
