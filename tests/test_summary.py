@@ -202,3 +202,30 @@ def test_search_reports_periodic_sizes(write):
 def test_input_search_without_torch_and_bad_values():
     assert run_cli("check", str(SPECS / "vgg16.arch"), "--input", "3xHx").returncode == 2
     assert run_cli("check", str(SPECS / "vgg16.arch"), "--input", "3xHxW", "--set", "classes=10").returncode == 0
+
+
+# --- --deploy: the reparameterized graph, still without torch ----------------------------------------------------
+
+
+def test_deploy_summary_counts_the_fused_network():
+    train = _summary_json(str(SPECS / "repvgg_a0.arch"))
+    deploy = _summary_json(str(SPECS / "repvgg_a0.arch"), "--deploy")
+    assert train["totals"]["params"] == 9_108_968
+    assert deploy["totals"]["params"] == 8_309_384  # timm's reparameterized RepVGG-A0
+    assert not any(row["op"] == "bn" for row in deploy["layers"])
+    assert deploy["totals"]["macs"] < train["totals"]["macs"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["repvgg_a0", "resnet18", "mobilenet_v2"])
+def test_deploy_totals_equal_forward_hook_counts_of_the_reparameterized_model(name):
+    import torch
+
+    from archdsl.reparam import deploy_ir, reparameterize
+
+    net = _small_input(SPECS / f"{name}.arch")
+    model = reparameterize(archdsl.build(net).eval())
+    with torch.no_grad():
+        macs, params = _hook_counts(model, torch.randn(1, *net.input.dims))
+    s = summarize(deploy_ir(net))
+    assert (s.macs, s.params) == (macs, params)

@@ -12,6 +12,7 @@ from ..diagnostics import ArchError
 from ..passes.input_size import InputSizeReport, search
 from ..passes.resolve import display_name, load_file
 from ..report import Report
+from .progress import status
 
 
 def report_input_sizes(paths: list[Path], overrides: dict, dims: tuple, fmt: str) -> int:
@@ -26,7 +27,8 @@ def report_input_sizes(paths: list[Path], overrides: dict, dims: tuple, fmt: str
                 declared = {p.name for p in definition.params}
                 params = {k: v for k, v in overrides.items() if k in declared}
                 try:
-                    found = search(definition, scope, params, dims)
+                    with status(f"searching the input sizes of {definition.name}"):
+                        found = search(definition, scope, params, dims)
                 except ValueError as exc:  # e.g. --input 3xHxW for a network of flat features
                     raise click.UsageError(f"{display_name(path)}: {exc}") from None
                 results.append((display_name(path), definition.name, found))
