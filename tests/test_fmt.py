@@ -107,6 +107,12 @@ def test_only_needed_parentheses_and_literals_as_written():
     assert "    let d = (a if b else c) let e = not a == b let f = (a < b) == c let g = a - (b - c)\n" in out
 
 
+def test_loop_indices_and_comprehensions():
+    text = "block b(rows) {for t,c in rows as j{repeat t as i {conv(c*(j+1),3)}} let d=[ceil(n*2)for n in rows]}"
+    assert assert_safe(text) == ("block b(rows) {\n    for t, c in rows as j { repeat t as i { conv(c * (j + 1), 3) } }"
+                                 " let d = [ceil(n * 2) for n in rows]\n}\n")
+
+
 def test_labels_tuples_and_strings():
     text = 'block b() { head: { gap flatten } let t = (1,) let u = () c: conv(8, (3, 1), pad="same") }'
     out = assert_safe(text)
@@ -195,7 +201,8 @@ def statements(draw, depth=0, labeled=False):
     if kind == "repeat":
         return _join(draw, "repeat", expr(), *(["as", draw(NAMES)] if draw(st.booleans()) else []), body())
     if kind == "for":
-        return _join(draw, "for", draw(NAMES), ",", draw(NAMES), "in", expr(), body())
+        index = ["as", draw(NAMES)] if draw(st.booleans()) else []
+        return _join(draw, "for", draw(NAMES), ",", draw(NAMES), "in", expr(), *index, body())
     if kind == "if":
         parts = ["if", expr(), body()]
         for _ in range(draw(st.integers(0, 2))):

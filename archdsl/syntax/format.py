@@ -128,6 +128,7 @@ class _Printer:
         self.text = text
         self.line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
         self.comments = find_comments(text)
+        self.comment_offsets = [c.offset for c in self.comments]
         self.closer, self.opener = match_brackets(text, self.comments)
         self.braces = sorted(at for at in self.closer if text[at] == "{")
         self.commented: set[int] = set()  # indices of output lines that end in a comment
@@ -183,7 +184,9 @@ class _Printer:
         return bisect_right(self.line_starts, offset)
 
     def has_comment(self, lo: int, hi: int) -> bool:
-        return any(lo < c.offset < hi for c in self.comments[self.next_comment:])
+        """Whether a comment not printed yet lies between the offsets."""
+        index = max(bisect_right(self.comment_offsets, lo), self.next_comment)
+        return index < len(self.comments) and self.comments[index].offset < hi
 
     def exploded(self, open_at: int, close_at: int, first: int | None, last: int | None) -> bool:
         """Whether a bracketed list was broken after its opening or before its closing bracket."""
