@@ -35,8 +35,8 @@ def run(settings) -> list[Row]:
                     min_sample_s=0)
         labels = sorted({reference(n, settings.prefer).label.rsplit(" ", 1)[0] for n in names})
         rows.append(from_comparison("check", name, c, reference_used=f"torchinfo.summary on {', '.join(labels)}",
-                                    target=TARGET, unit="s", scale=1.0,
-                                    note="process wall time: " + " ".join(names)))
+                                    target=TARGET, unit="s", scale=1.0, note="process wall time each side"))
+        rows[-1].extra["models"] = names
     everything = sorted(str(p) for p in SPECS.rglob("*.arch"))
     if not settings.quick and everything:
         cmd = [sys.executable, "-m", "archdsl", "check", "-q", *everything]
