@@ -102,7 +102,7 @@ def guarded(command: Callable) -> Callable:
         try:
             code = command(*args, **kwargs)
         except ArchError as exc:
-            report = Report(format=fmt)
+            report = Report(format=fmt, files_checked=1, files_failed=1)  # commands other than check take one file
             report.add(exc.diagnostics)
             report.emit(sys.stderr if fmt == "text" else sys.stdout)
             code = report.exit_code

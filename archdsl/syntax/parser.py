@@ -18,9 +18,12 @@ from .errors import classify
 MAX_NESTING = 100  # brackets
 MAX_DEPTH = 200  # levels of the parse tree: real specs use fewer than 20
 MAX_INT_DIGITS = 19  # 2**62 has 19 digits; the evaluator checks the exact bound
-MAX_SOURCE_BYTES = 8 * 1024 * 1024
+MAX_SOURCE_BYTES = 2 * 1024 * 1024  # real specs are a few kB; this still parses in seconds
 MAX_SYNTAX_ERRORS = 20
 _DEFINITION_START = re.compile(r"(block|network|import)\b")
+#: rules whose NAME defines a name that expressions or calls use later (labels are free: `block:` names
+#: torchvision's EfficientNet submodules, and a label is never referred to)
+_NAMING_RULES = frozenset({"block_def", "network_def", "param", "let_stmt", "names", "loop_index"})
 
 
 def grammar_text() -> str:
@@ -100,8 +103,10 @@ def _next_definition(source: Source, error_line: int, start: int) -> int | None:
 
 
 def _check_tree(source: Source, tree: Tree) -> None:
-    """Refuse trees deeper than later stages can recurse through, and integers nothing could use."""
+    """Refuse trees deeper than later stages can recurse through, integers nothing could use, and keywords
+    given as names (the contextual lexer lets `block add(c)` through, but `add` could never be called)."""
     pending = [(tree, 1)]
+    misused: list[Diagnostic] = []
     while pending:
         node, depth = pending.pop()
         if depth > MAX_DEPTH:
@@ -113,10 +118,26 @@ def _check_tree(source: Source, tree: Tree) -> None:
         for child in node.children:
             if isinstance(child, Tree):
                 pending.append((child, depth + 1))
+            elif (isinstance(child, Token) and child.type == "NAME" and node.data in _NAMING_RULES
+                  and str(child) in keywords()):
+                misused.append(Diagnostic(
+                    code="E0001", message=f"`{child}` is a keyword and cannot be used as a name",
+                    span=source.span(child.line, child.column, child.end_line, child.end_column), label="keyword",
+                    help=f"choose another name, e.g. `{child}_`"))
             elif isinstance(child, Token) and child.type == "INT" and len(child.lstrip("0")) > MAX_INT_DIGITS:
                 raise ArchError(Diagnostic(
                     code="E0115", message=f"number has {len(child):,} digits; integers are limited to 2**62",
                     span=source.span(child.line, child.column, child.end_line, child.end_column), label="too large"))
+    if misused:
+        raise ArchError(sorted(misused, key=lambda d: (d.span.line, d.span.col)))
+
+
+@lru_cache(maxsize=1)
+def keywords() -> frozenset[str]:
+    """The grammar's words (`add`, `in`, `repeat`...): the contextual lexer lets them through where a name is
+    defined, but the name could never be used afterwards."""
+    return frozenset(t.pattern.value for t in lark_parser().terminals
+                     if t.pattern.type == "str" and t.pattern.value.isidentifier())
 
 
 def _first_token(node: Tree) -> Token | None:
