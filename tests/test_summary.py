@@ -229,3 +229,13 @@ def test_deploy_totals_equal_forward_hook_counts_of_the_reparameterized_model(na
         macs, params = _hook_counts(model, torch.randn(1, *net.input.dims))
     s = summarize(deploy_ir(net))
     assert (s.macs, s.params) == (macs, params)
+
+
+def test_input_search_skips_networks_of_another_rank(write):
+    flat = write("mlp.arch", "network mlp(input=[16]) { linear(4) }")
+    result = run_cli("check", str(flat), str(SPECS / "vgg16.arch"), "--input", "3xHxW")
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert "mlp: skipped: --input has 3 dims but network `mlp` takes 16" in out and "vgg16 accepts 3x32x32" in out
+    features = run_cli("check", str(flat), "--input", "F", "--format", "json")
+    assert json.loads(features.stdout)["networks"][0]["smallest"] == [1]

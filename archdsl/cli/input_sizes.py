@@ -18,7 +18,7 @@ from .progress import status
 def report_input_sizes(paths: list[Path], overrides: dict, dims: tuple, fmt: str) -> int:
     """Search every network of every file; print one result per network. Returns the exit code."""
     report = Report(format=fmt)
-    results = []
+    results, skipped = [], []
     for path in paths:
         report.files_checked += 1
         try:
@@ -29,19 +29,23 @@ def report_input_sizes(paths: list[Path], overrides: dict, dims: tuple, fmt: str
                 try:
                     with status(f"searching the input sizes of {definition.name}"):
                         found = search(definition, scope, params, dims)
-                except ValueError as exc:  # e.g. --input 3xHxW for a network of flat features
-                    raise click.UsageError(f"{display_name(path)}: {exc}") from None
+                except ValueError as exc:  # e.g. --input 3xHxW for a network of flat features: not this one
+                    skipped.append((display_name(path), definition.name, str(exc)))
+                    continue
                 results.append((display_name(path), definition.name, found))
         except ArchError as exc:
             report.files_failed += 1
             report.add(exc.diagnostics)
     if fmt == "json":
         sys.stdout.write(json.dumps({"networks": [_json(f, n, r) for f, n, r in results],
+                                     "skipped": [{"file": f, "network": n, "reason": why} for f, n, why in skipped],
                                      "diagnostics": [d.model_dump(mode="json") for d in report.diagnostics]},
                                     indent=2) + "\n")
         return report.exit_code
     for file, name, found in results:
         click.echo(_text(file, name, found))
+    for file, name, why in skipped:
+        click.echo(f"{file}: {name}: skipped: {why}")
     report.emit(sys.stderr)
     if report.diagnostics:
         click.echo(report.summary(), err=True)
