@@ -38,6 +38,11 @@ def test_bundled_files_format_safely(path):
     assert_safe(path.read_text())
 
 
+def test_bundled_specs_and_stdlib_are_formatted():
+    result = run_cli("fmt", "--check", "specs", "archdsl/stdlib")
+    assert result.returncode == 0, result.stderr.decode()
+
+
 # --- the layout -----------------------------------------------------------------------------------------------
 
 
