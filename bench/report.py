@@ -65,12 +65,9 @@ def cells(row: Row) -> tuple[str, ...]:
             row.target_text(), verdict, used)
 
 
-def table(rows: Iterable[Row], markdown: bool = False) -> str:
+def table(rows: Iterable[Row]) -> str:
+    """The plain-text table printed at the end of a run (bench/markdown.py renders the JSON for the README)."""
     body = [cells(r) for r in rows]
-    if markdown:
-        lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-        lines += ["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in body]
-        return "\n".join(lines)
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(HEADERS)]
     widths[-1] = 0  # the last column is free text
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
