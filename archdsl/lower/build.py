@@ -2,6 +2,7 @@
 
 The forward pass is generated Python code (no interpretation per call), so the result works with
 `torch.compile(fullgraph=True)`, `torch.export`, ONNX export, pickling and DDP like a hand-written module.
+Activations run in place where that is safe, as in torchvision's hand-written models.
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ from torch import fx, nn
 from ..ir import Graph, GroupNode, MergeNode, Network, OpNode
 from ..primitives import REGISTRY
 
+#: ops whose output is a fresh tensor that their backward pass does not need: an activation may overwrite it
+_FRESH_OUTPUT_OPS = frozenset({"conv", "bn", "linear", "gn", "ln"})
+
+
+class Block(fx.GraphModule):
+    """A lowered block. Its children are compiled when they are built, so building a parent does not
+    recompile every module below it again (fx's default, which made deep specs slow to build)."""
+
+    def _recompile_submodules(self):
+        return []
+
 
 def lower(network: Network) -> fx.GraphModule:
     """Build the torch module of an elaborated network (parameters freshly initialised)."""
@@ -25,13 +37,17 @@ def _lower_graph(graph: Graph, class_name: str) -> fx.GraphModule:
     values = {0: fx_graph.placeholder("x")}
     types = {0: graph.input}
     children: dict[str, nn.Module] = {}
+    in_place = _in_place_safe(graph)
     for node in graph.nodes:
         types[node.id] = node.out
         if isinstance(node, MergeNode):
             values[node.id] = _merge(fx_graph, node.op, [values[i] for i in node.inputs])
             continue
         if isinstance(node, OpNode):
-            children[node.name] = REGISTRY[node.op].build(node.params, types[node.inputs[0]], node.out)
+            module = REGISTRY[node.op].build(node.params, types[node.inputs[0]], node.out)
+            if node.id in in_place and hasattr(module, "inplace"):
+                module.inplace = True
+            children[node.name] = module
         else:
             children[node.name] = _lower_graph(node.graph, _class_name(node.block or "Sequential"))
         values[node.id] = fx_graph.call_module(node.name, (values[node.inputs[0]],))
@@ -39,7 +55,26 @@ def _lower_graph(graph: Graph, class_name: str) -> fx.GraphModule:
     root = nn.Module()
     for name, module in children.items():
         root.add_module(name, module)
-    return fx.GraphModule(root, fx_graph, class_name=class_name)
+    return Block(root, fx_graph, class_name=class_name)
+
+
+def _in_place_safe(graph: Graph) -> set[int]:
+    """Activations that may overwrite their input: it is a fresh tensor of this graph, read by nothing else."""
+    users: dict[int, int] = {graph.output: 1}
+    for node in graph.nodes:
+        for i in node.inputs:
+            users[i] = users.get(i, 0) + 1
+    producers = {n.id: n for n in graph.nodes}
+    safe = set()
+    for node in graph.nodes:
+        if not isinstance(node, OpNode) or REGISTRY[node.op].family != "act":
+            continue
+        source = producers.get(node.inputs[0])
+        fresh = (isinstance(source, MergeNode) or
+                 (isinstance(source, OpNode) and source.op in _FRESH_OUTPUT_OPS))
+        if fresh and users.get(node.inputs[0]) == 1:
+            safe.add(node.id)
+    return safe
 
 
 def _merge(fx_graph: fx.Graph, op: str, inputs: list[fx.Node]) -> fx.Node:
