@@ -59,3 +59,15 @@ def test_each_module_generates_its_code_once(write, monkeypatch):
 def test_class_names_follow_blocks(write):
     model = build(write, "block my_unit() { conv(4, 1) } network tiny_net(input=[3, 4, 4]) { my_unit }")
     assert type(model).__name__ == "TinyNet" and type(model.get_submodule("0")).__name__ == "MyUnit"
+
+
+def test_generated_code_is_shared_by_identical_structures_only(write):
+    model = build(write, """
+        block a() { first: conv(4, 1) relu }
+        block b() { second: conv(4, 1) relu }
+        network n(input=[4, 4, 4]) { a a b add { a | b } }
+    """)
+    a1, a2, b1 = (model.get_submodule(n) for n in ("0", "1", "2"))
+    assert a1.code == a2.code and "first" in a1.code
+    assert "second" in b1.code and "first" not in b1.code
+    assert "add" in model.code
