@@ -115,6 +115,8 @@ class Call(Item):
     name_span: Span
     args: tuple[Expr, ...] = ()
     kwargs: tuple[KeywordArg, ...] = ()
+    #: `checkpoint block(...)`: recompute the block in the backward pass instead of storing its activations
+    checkpoint: bool = False
 
 
 class Repeat(Item):

@@ -47,6 +47,7 @@ class GroupNode(_Node):
     block: str  # the block's name, or "" for a labelled item or `{ ... }`
     args: dict[str, Any] = {}
     graph: Graph
+    checkpoint: bool = False  # recomputed in the backward pass (activation checkpointing)
     param_count: int = 0
     macs: int = 0
 

@@ -60,7 +60,7 @@ def _maxrss_mib() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("which", choices=["ours", "reference", "reference-efficient"])
+    parser.add_argument("which", choices=["ours", "ours-efficient", "reference", "reference-efficient"])
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--prefer", default="auto")
@@ -69,9 +69,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     ref = reference(NAME, args.prefer)
-    if args.which == "ours":
-        model = load_ours(NAME, input=(3, args.size, args.size))
-        label = "ours"
+    if args.which in ("ours", "ours-efficient"):
+        efficient = args.which == "ours-efficient"
+        model = load_ours(NAME, input=(3, args.size, args.size), memory_efficient=efficient)
+        label = "ours" + (" memory_efficient=true" if efficient else "")
     else:
         model = ref.make(memory_efficient=args.which == "reference-efficient")
         label = ref.label + (" memory_efficient=True" if args.which == "reference-efficient" else "")

@@ -71,3 +71,51 @@ def test_generated_code_is_shared_by_identical_structures_only(write):
     assert a1.code == a2.code and "first" in a1.code
     assert "second" in b1.code and "first" not in b1.code
     assert "add" in model.code
+
+
+CHECKPOINTED = """
+    block unit(c) { conv(c, 3, pad=1) bn relu conv(c, 3, pad=1) }
+    network n(ckpt=true, input=[4, 8, 8]) { a: unit(4) if ckpt { b: checkpoint unit(4) } else { b: unit(4) } }
+"""
+
+
+def test_checkpointed_block_recomputes_in_training_only(write, monkeypatch):
+    import torch.utils.checkpoint as torch_checkpoint
+
+    calls = []
+    original = torch_checkpoint.checkpoint
+    monkeypatch.setattr(torch_checkpoint, "checkpoint", lambda *a, **k: calls.append(1) or original(*a, **k))
+    path = write("n.arch", CHECKPOINTED)
+    torch.manual_seed(0)
+    checkpointed, plain = archdsl.load(path), archdsl.load(path, ckpt=False)
+    assert list(checkpointed.state_dict()) == list(plain.state_dict())
+    plain.load_state_dict(checkpointed.state_dict())
+    x = torch.randn(2, 4, 8, 8, requires_grad=True)
+    grads = []
+    for model in (checkpointed, plain):
+        y = model.train()(x)
+        grads.append(torch.autograd.grad(y.sum(), [x, *model.parameters()]))
+    assert calls == [1]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b)
+    checkpointed.eval()(x)
+    assert calls == [1]
+
+
+def test_checkpoint_applies_to_blocks_only(write):
+    import pytest
+
+    with pytest.raises(archdsl.ArchError) as exc:
+        archdsl.check(write("n.arch", "network n(input=[3, 4, 4]) { checkpoint relu }"))
+    assert exc.value.diagnostics[0].code == "E0107" and "`checkpoint`" in exc.value.diagnostics[0].message
+
+
+def test_memory_efficient_densenet_has_the_same_parameters():
+    from conftest import SPECS
+
+    plain = archdsl.load(SPECS / "densenet121.arch", input=[3, 64, 64])
+    efficient = archdsl.load(SPECS / "densenet121.arch", input=[3, 64, 64], memory_efficient=True)
+    assert [(k, v.shape) for k, v in plain.state_dict().items()] == \
+        [(k, v.shape) for k, v in efficient.state_dict().items()]
+    checkpointed = [m for m in efficient.modules() if type(m).__mro__[1].__name__ == "CheckpointedBlock"]
+    assert len(checkpointed) == 58

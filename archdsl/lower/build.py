@@ -52,7 +52,7 @@ def lower(network: Network) -> fx.GraphModule:
     return _lower_graph(network.graph, _class_name(network.name))
 
 
-def _lower_graph(graph: Graph, class_name: str) -> fx.GraphModule:
+def _lower_graph(graph: Graph, class_name: str, block_class: type[fx.GraphModule] | None = None) -> fx.GraphModule:
     fx_graph = _CodeCachedGraph()
     values = {0: fx_graph.placeholder("x")}
     types = {0: graph.input}
@@ -69,13 +69,27 @@ def _lower_graph(graph: Graph, class_name: str) -> fx.GraphModule:
                 module.inplace = True
             children[node.name] = module
         else:
-            children[node.name] = _lower_graph(node.graph, _class_name(node.block or "Sequential"))
+            child_class = CheckpointedBlock if node.checkpoint else Block
+            children[node.name] = _lower_graph(node.graph, _class_name(node.block or "Sequential"), child_class)
         values[node.id] = fx_graph.call_module(node.name, (values[node.inputs[0]],))
     fx_graph.output(values[graph.output])
     root = nn.Module()
     for name, module in children.items():
         root.add_module(name, module)
-    return Block(root, fx_graph, class_name=class_name)
+    return (block_class or Block)(root, fx_graph, class_name=class_name)
+
+
+class CheckpointedBlock(Block):
+    """`checkpoint block(...)`: while training, the block's activations are recomputed in the backward pass
+    instead of stored (torch.utils.checkpoint), trading compute for memory as torchvision's
+    `memory_efficient` DenseNet does. In eval mode or without gradients it is an ordinary call."""
+
+    def __call__(self, *args, **kwargs):
+        if self.training and torch.is_grad_enabled():
+            from torch.utils.checkpoint import checkpoint
+
+            return checkpoint(super().__call__, *args, use_reentrant=False, **kwargs)
+        return super().__call__(*args, **kwargs)
 
 
 def _in_place_safe(graph: Graph) -> set[int]:

@@ -247,6 +247,9 @@ class Elaborator:
             candidates = scope.visible_names() + list(REGISTRY)
             raise self._error("E0101", f"unknown primitive or block `{stmt.name}`", stmt.name_span, label="not defined",
                               help=suggest(stmt.name, candidates) or "define it with `block` or `import` the file that does")
+        if stmt.checkpoint:
+            raise self._error("E0107", f"`checkpoint` applies to block calls, and `{stmt.name}` is a primitive",
+                              stmt.span, help="wrap the ops in a block and checkpoint the call of that block")
         return self._primitive_call(stmt, primitive, value, builder, variables, incoming)
 
     def _arguments(self, stmt: ast.Call, names: list[str], variables, incoming) -> tuple[dict[str, Value], dict[str, Span]]:
@@ -323,12 +326,13 @@ class Elaborator:
             output = self.sequence(block.body, 0, inner, bound, defining)
         finally:
             self.frames.pop()
-        return self._emit_group(builder, inner, output, name, block.name, bound, value, stmt.span)
+        return self._emit_group(builder, inner, output, name, block.name, bound, value, stmt.span, stmt.checkpoint)
 
-    def _emit_group(self, builder: _Builder, inner: _Builder, output: int, name: str, block: str, args, value, span) -> int:
+    def _emit_group(self, builder: _Builder, inner: _Builder, output: int, name: str, block: str, args, value, span,
+                    checkpoint: bool = False) -> int:
         graph = inner.graph(output)
         node = GroupNode.model_construct(id=builder.next_id(), inputs=(value,), out=inner.type_of(output), span=span,
-                                         name=name, block=block, args=args, graph=graph,
+                                         name=name, block=block, args=args, graph=graph, checkpoint=checkpoint,
                                          param_count=_sum(graph, "param_count"), macs=_sum(graph, "macs"), kind="group")
         return self._emit(builder, node)
 

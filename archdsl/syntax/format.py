@@ -379,6 +379,8 @@ class _Printer:
         self.expr(stmt.value, OR)
 
     def stmt_call(self, stmt: ast.Call) -> None:
+        if stmt.checkpoint:
+            self.write("checkpoint ")
         self.write(stmt.name)
         items = [*stmt.args, *stmt.kwargs]
         if not items:

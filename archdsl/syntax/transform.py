@@ -97,6 +97,9 @@ class ToAst(Transformer):
     def default(self, meta, children):
         return children[0]
 
+    def checkpointed(self, meta, children):
+        return children[0].model_copy(update={"checkpoint": True, "span": self._s(meta)})
+
     def call_args(self, meta, children):  # spans the parentheses too, so a call's span ends at its `)`
         return self._seq(meta, children[0] if children[0] is not None else [])
 
