@@ -343,7 +343,7 @@ def test_every_spec_deploys_to_an_equal_graph(path):
 def assert_ir_pass_agrees(net: archdsl.Network, deploy: nn.Module, x: torch.Tensor) -> None:
     """The IR pass describes the deploy graph: lowered, it has the same modules, names, shapes and outputs."""
     planned = deploy_ir(net)
-    lowered = archdsl.build(planned).to(x.dtype).eval()
+    lowered = archdsl.build(planned).to(x.dtype).to(memory_format=torch.channels_last).eval()  # as deployed
     state = deploy.state_dict()
     assert [(k, v.shape) for k, v in lowered.state_dict().items()] == [(k, v.shape) for k, v in state.items()]
     assert planned.param_count == sum(p.numel() for p in deploy.parameters())
@@ -477,3 +477,18 @@ def test_importing_archdsl_and_deploy_ir_stays_torch_free():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "8309384"
+
+
+def test_deploy_weights_are_channels_last_unless_asked_otherwise():
+    from conftest import SPECS
+
+    model = archdsl.load(SPECS / "resnet18.arch", input=[3, 32, 32]).eval()
+    deployed = archdsl.reparameterize(model)
+    conv = deployed.conv1.weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    kept = archdsl.reparameterize(model, memory_format=torch.contiguous_format)
+    assert kept.conv1.weight.is_contiguous()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(deployed(x), kept(x), rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(deployed(x), model(x), rtol=1e-4, atol=1e-5)

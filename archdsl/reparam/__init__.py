@@ -18,12 +18,13 @@ if TYPE_CHECKING:
 __all__ = ["deploy_ir", "reparameterize"]
 
 
-def reparameterize(model: "nn.Module") -> "nn.Module":
+def reparameterize(model: "nn.Module", memory_format=None) -> "nn.Module":
     """A new module equal to `model` in eval mode, BatchNorms folded and parallel linear branches fused.
 
     Raises `ReparamError` (a `ValueError`) when `model` is in training mode: call `model.eval()` first.
+    Weights are stored channels_last unless `memory_format` says otherwise (e.g. `torch.contiguous_format`).
     See `archdsl.reparam.graph` for the rules; `graph.run` also reports what was left and why.
     """
     from .graph import reparameterize as _reparameterize
 
-    return _reparameterize(model)
+    return _reparameterize(model) if memory_format is None else _reparameterize(model, memory_format)

