@@ -44,7 +44,12 @@ class Report:
     usage_error: bool = False
 
     def add(self, diagnostics: list[Diagnostic]) -> None:
-        self.diagnostics.extend(diagnostics)
+        """Add diagnostics, once each: networks of one file that share a broken block report it once."""
+        seen = {(d.code, d.span, d.message) for d in self.diagnostics}
+        for d in diagnostics:
+            if (d.code, d.span, d.message) not in seen:
+                seen.add((d.code, d.span, d.message))
+                self.diagnostics.append(d)
 
     def add_io_error(self, message: str) -> None:
         self.io_errors.append(message)

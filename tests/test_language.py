@@ -191,3 +191,19 @@ def test_errors_inside_blocks_carry_the_call_stack(write):
     assert d.code == "E0201" and d.span.line == 2
     assert d.notes[0].startswith("in `inner(c=8)` called at ") and d.notes[0].endswith("net.arch:3:30")
     assert d.notes[1].startswith("in `outer(c=4)` called at ") and d.notes[1].endswith("net.arch:4:42")
+
+
+def test_stray_else_is_a_syntax_error_with_a_hint(write):
+    with pytest.raises(ArchError) as exc:
+        check_text(write, "network n(input=[3, 4, 4]) { relu else { relu } }")
+    (d,) = exc.value.diagnostics
+    assert d.code == "E0001" and "`else` without an `if`" in d.message and d.span.col == 35
+
+
+def test_check_reports_a_shared_broken_block_once(write):
+    from conftest import run_cli
+
+    path = write("dup.arch", "block b(c) { add { conv(c, 1) | } }\n"
+                             "network n1(input=[3, 8, 8]) { b(4) }\nnetwork n2(input=[3, 8, 8]) { b(4) }\n")
+    result = run_cli("check", str(path))
+    assert result.returncode == 1 and result.stderr.count(b"error[E0201]") == 1

@@ -243,6 +243,9 @@ class Elaborator:
             block, defining = found
             return self._block_call(stmt, block, defining, value, builder, variables, incoming)
         primitive = REGISTRY.get(stmt.name)
+        if primitive is None and stmt.name == "else":
+            raise self._error("E0001", "`else` without an `if` before it", stmt.name_span, label="stray `else`",
+                              help="write `if cond { ... } else { ... }` with the `else` right after the `}` of the `if`")
         if primitive is None:
             candidates = scope.visible_names() + list(REGISTRY)
             raise self._error("E0101", f"unknown primitive or block `{stmt.name}`", stmt.name_span, label="not defined",
