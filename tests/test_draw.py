@@ -25,7 +25,7 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's `
 def _spec(name: str) -> Path:
     path = SPECS / f"{name}.arch"
     if not path.exists():
-        pytest.skip(f"specs/{name}.arch is not written yet")
+        pytest.fail(f"specs/{name}.arch is missing")
     return path
 
 

@@ -44,7 +44,7 @@ def _trained_looking(net) -> torch.nn.Module:
 def test_onnx_output_equals_torch(name, tmp_path):
     path = SPECS / f"{name}.arch"
     if not path.exists():
-        pytest.skip(f"specs/{name}.arch is not written yet")
+        pytest.fail(f"specs/{name}.arch is missing")
     net = archdsl.check(path)
     model = _trained_looking(net)
     out = tmp_path / f"{name}.onnx"
