@@ -63,7 +63,8 @@ def _deploy_vs_reference(name: str, reparameterize, settings) -> list[Row]:
             with torch.inference_mode():
                 c = compare(lambda: deployed(x), lambda: theirs(x), rounds=settings.rounds, warmup=settings.warmup)
             rows.append(from_comparison("deploy", f"{name} {variant} b{batch}", c,
-                                        reference_used=f"{label} (eager, not fused)", target=DEPLOY_TARGET,
+                                        reference_used=f"{label} (eager, not fused)",
+                                        target=DEPLOY_TARGET if variant == "deploy" else None,
                                         note="weights channels_last" if variant == "deploy" else "contiguous"))
     return rows
 
