@@ -67,7 +67,6 @@ def _deploy(net):
 
 
 def _print_table(s: Summary) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     console = _console()

@@ -12,7 +12,7 @@ import operator
 import torch
 from torch import fx, nn
 
-from ..ir import Graph, GroupNode, MergeNode, Network, OpNode
+from ..ir import Graph, MergeNode, Network, OpNode
 from ..primitives import REGISTRY
 
 #: ops whose output is a fresh tensor that their backward pass does not need: an activation may overwrite it

@@ -6,9 +6,8 @@ Errors are reported where they happen, with the chain of block calls that led th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from .. import ast
 from ..diagnostics import ArchError, Diagnostic, Label, error
@@ -473,4 +472,4 @@ def _sum(graph: Graph, attribute: str) -> int:
     return sum(getattr(n, attribute, 0) for n in graph.nodes)
 
 
-__all__ = ["Elaborator", "Limits", "Network", "BaseModel", "Any"]
+__all__ = ["Elaborator", "Limits", "Network"]

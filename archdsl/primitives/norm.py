@@ -7,7 +7,6 @@ from typing import Annotated
 from pydantic import Field
 
 from .base import ParamModel, PositiveInt, Primitive, ShapeError, register, require_rank
-from ..types import TensorType
 
 Eps = Annotated[float, Field(gt=0.0)]
 

@@ -5,7 +5,6 @@ Rich labels are graphviz HTML-like labels; every piece of user text goes through
 
 from __future__ import annotations
 
-from typing import Any
 
 from ..ir import Graph, GroupNode, MergeNode, OpNode
 from ..passes.evaluate import repr_value
