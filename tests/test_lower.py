@@ -42,6 +42,16 @@ def test_in_place_activations_keep_values_and_gradients(write):
     torch.testing.assert_close(g1, g2)
 
 
+def test_one_branch_add_does_not_make_its_shared_input_fresh(write):
+    # `add { }` lowers to its input tensor itself; a relu after it must not overwrite that shared tensor
+    text = "network n(input=[4, 8, 8]) { conv(4, 3, pad=1) add { add { } relu | } }"
+    model = build(write, text)
+    x = torch.randn(1, 4, 8, 8)
+    with torch.no_grad():
+        c = model.get_submodule("0")(x)
+        torch.testing.assert_close(model(x), torch.relu(c) + c)
+
+
 def test_each_module_generates_its_code_once(write, monkeypatch):
     compiled = []
     original = fx.GraphModule.recompile

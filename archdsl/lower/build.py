@@ -104,7 +104,8 @@ def _in_place_safe(graph: Graph) -> set[int]:
         if not isinstance(node, OpNode) or REGISTRY[node.op].family != "act":
             continue
         source = producers.get(node.inputs[0])
-        fresh = (isinstance(source, MergeNode) or
+        # a one-branch add/mul lowers to its branch's own tensor, which may be shared: not fresh
+        fresh = ((isinstance(source, MergeNode) and (len(source.inputs) > 1 or source.op == "concat")) or
                  (isinstance(source, OpNode) and source.op in _FRESH_OUTPUT_OPS))
         if fresh and users.get(node.inputs[0]) == 1:
             safe.add(node.id)
