@@ -111,6 +111,19 @@ def test_export_usage_errors(tmp_path, write):
     assert not (tmp_path / "x.onnx").exists()
 
 
+def test_dilated_same_padding_exports_with_explicit_pads(tmp_path, write):
+    # torch's padding="same" exports as auto_pad SAME, which onnxruntime refuses with dilation
+    spec = write("d.arch", 'network n(input=[3, 9, 10]) { conv(4, 3, pad="same", dilation=2) conv(4, (1, 5), pad="same") }')
+    model = archdsl.load(spec).eval()
+    assert [m.padding for m in model.children()] == [(2, 2), (0, 2)]
+    x = torch.randn(1, 3, 9, 10)
+    first = model.get_submodule("0")
+    expected = torch.nn.functional.conv2d(x, first.weight, first.bias, padding="same", dilation=2)
+    torch.testing.assert_close(first(x), expected)
+    result = run_cli("export", str(spec), "-o", str(tmp_path / "d.onnx"))
+    assert result.returncode == 0, result.stderr.decode()
+
+
 # --- torch.export and torch.compile ---------------------------------------------------------------------------
 
 

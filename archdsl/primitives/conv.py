@@ -20,7 +20,12 @@ class ConvParams(ParamModel):
 
 
 def conv_padding(p: ConvParams) -> tuple[int, int] | str:
-    return p.pad if p.pad == "same" else pair(p.pad)
+    """Torch's padding argument. A "same" that pads both sides equally becomes that number: torch computes the
+    same, and ONNX then gets explicit pads (onnxruntime refuses auto_pad SAME with dilation)."""
+    if p.pad != "same":
+        return pair(p.pad)
+    totals = [d * (k - 1) for k, d in zip(pair(p.kernel), pair(p.dilation))]
+    return "same" if any(t % 2 for t in totals) else (totals[0] // 2, totals[1] // 2)
 
 
 @register
