@@ -81,8 +81,13 @@ def compare_with_onnxruntime(model: nn.Module, path: Path, input_dims: tuple[int
     x = example_input(input_dims, batch=batch, seed=1)
     with torch.no_grad():
         expected = model(x).numpy()
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (actual,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    try:
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (actual,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+    except Exception as exc:  # onnxruntime's own errors (e.g. an op form it does not implement)
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ExportError(f"onnxruntime cannot run the exported file: {reason} "
+                          "(export with --no-check to keep it unchecked)") from None
     diff = float(abs(actual - expected).max())
     scale = float(abs(expected).max())
     return diff, diff / scale if scale > 0 else diff

@@ -124,6 +124,16 @@ def test_dilated_same_padding_exports_with_explicit_pads(tmp_path, write):
     assert result.returncode == 0, result.stderr.decode()
 
 
+def test_a_file_onnxruntime_cannot_run_is_an_export_error(tmp_path, write):
+    from archdsl.export import ExportError
+
+    model = archdsl.load(write("n.arch", "network n(input=[3, 4, 4]) { conv(4, 1) }")).eval()
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not an onnx file")
+    with pytest.raises(ExportError, match="onnxruntime cannot run"):
+        compare_with_onnxruntime(model, broken, (3, 4, 4))
+
+
 # --- torch.export and torch.compile ---------------------------------------------------------------------------
 
 
