@@ -459,6 +459,9 @@ def test_cli_build_deploy_reports_counts_and_differences(tmp_path):
     assert "deploy: " in text and "4 add(s) fused" in text and "max abs diff" in text and "max rel diff" in text
     state = torch.load(out)
     assert not any("bn" in key or "identity" in key for key in state) and any("reparam_conv" in k for k in state)
+    # the check ran on a copy with random BN statistics; what was saved folds the model's own, fresh ones
+    biases = [v for k, v in state.items() if k.endswith("reparam_conv.bias")]
+    assert biases and all(torch.count_nonzero(b) == 0 for b in biases)
 
 
 def test_cli_verbose_lists_what_was_kept_and_why():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from pathlib import Path
 
 import click
@@ -79,10 +81,6 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
             click.echo(f"error: --weights {exc}", err=True)
             return EXIT_USAGE
     model = model.to(torch_device).eval()
-    if deploy and weights is None:
-        from ..reparam.verify import randomize_batchnorm
-
-        randomize_batchnorm(model)
     x = torch.randn(1, *net.input.dims, device=torch_device)
     with torch.no_grad():
         y = model(x)
@@ -92,9 +90,16 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
     if weights is not None:
         click.echo(f"loaded weights from {weights}")
     if deploy:
-        from ..reparam.verify import deploy_and_check
+        from ..reparam import reparameterize
+        from ..reparam.verify import deploy_and_check, randomize_batchnorm
 
-        check = deploy_and_check(model, x)
+        # fresh BatchNorm statistics are almost the identity, so the check would prove little: without
+        # weights, verify on a copy with random statistics, and deploy the model itself
+        probe = model
+        if weights is None:
+            probe = copy.deepcopy(model)
+            randomize_batchnorm(probe)
+        check = deploy_and_check(probe, x)
         click.echo(check.summary())
         for line in check.details() if verbose else ():
             click.echo(line)
@@ -102,7 +107,7 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
             click.echo(f"internal error: the deploy graph differs from the training form (max rel diff "
                        f"{check.max_rel:.3g}); please report this with the spec", err=True)
             return EXIT_INTERNAL
-        model = check.result.module
+        model = check.result.module if probe is model else reparameterize(model)
     if output is not None:
         atomic_write(output, lambda tmp: torch.save(model.state_dict(), tmp))
         click.echo(f"saved state_dict to {output}")
