@@ -45,7 +45,8 @@ def read_state_dict(source: str | Path | Mapping[str, torch.Tensor] | nn.Module)
         if not isinstance(value, torch.Tensor):
             raise WeightsError(f"it does not hold a state_dict: entry `{key}` is a Python {type(value).__name__}, "
                                f"not a tensor")
-    return OrderedDict((k.removeprefix("module."), v) for k, v in state.items())
+    # wrappers' prefixes: DistributedDataParallel's `module.`, torch.compile's `_orig_mod.`
+    return OrderedDict((k.removeprefix("module.").removeprefix("_orig_mod."), v) for k, v in state.items())
 
 
 def _load_file(path: Path):
@@ -95,6 +96,10 @@ def match_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) -> "Or
         if ours[mine].shape != state[theirs].shape:
             raise WeightsError(f"shape mismatch at entry {i} (matched by order, {why}): model `{mine}` is "
                                f"{_shape(ours[mine])}, file `{theirs}` is {_shape(state[theirs])}")
+        # equal shapes are not enough: a BatchNorm's weight and running_mean are both [C]
+        if mine.rsplit(".", 1)[-1] != theirs.rsplit(".", 1)[-1]:
+            raise WeightsError(f"kind mismatch at entry {i} (matched by order, {why}): model `{mine}` is a "
+                               f"`{mine.rsplit('.', 1)[-1]}`, file `{theirs}` a `{theirs.rsplit('.', 1)[-1]}`")
     if len(model_keys) != len(file_keys):
         n = min(len(model_keys), len(file_keys))
         left = (f"the model's entry {n} `{model_keys[n]}` has no counterpart in the file" if len(model_keys) > n

@@ -182,3 +182,26 @@ def test_cli_file_that_is_not_a_state_dict_exits_2(spec, tmp_path, kind):
     stderr = result.stderr.decode()
     assert result.returncode == 2
     assert stderr.startswith(f"error: --weights {path}: ") and "Traceback" not in stderr
+
+
+def test_by_order_refuses_entries_of_equal_shape_but_another_kind(write):
+    from collections import OrderedDict
+
+    from archdsl.weights import WeightsError, load_weights
+
+    model = archdsl.load(write("n.arch", "network n(input=[4, 8, 8]) { bn }"))
+    entries = list(model.state_dict().items())  # weight, bias, running_mean, running_var, num_batches_tracked
+    swapped = OrderedDict(
+        (f"other.{k}", v) for k, v in [entries[2], entries[1], entries[0], entries[3], entries[4]])
+    with pytest.raises(WeightsError, match=r"kind mismatch at entry 0 .*`weight`.*`running_mean`"):
+        load_weights(model, swapped)
+
+
+def test_torch_compile_prefix_is_stripped(write):
+    from archdsl.weights import load_weights
+
+    path = write("n.arch", "network n(input=[4, 8, 8]) { conv(2, 1) }")
+    model = archdsl.load(path)
+    compiled_state = {f"_orig_mod.{k}": v + 1 for k, v in model.state_dict().items()}
+    loaded = load_weights(archdsl.load(path), compiled_state)
+    assert torch.equal(loaded.state_dict()["0.weight"], compiled_state["_orig_mod.0.weight"])
