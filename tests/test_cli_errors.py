@@ -303,3 +303,9 @@ def test_truncated_bundled_specs_fail_cleanly(tmp_path, spec):
     assert result.returncode in (0, 1), result.stderr.decode()
     assert "Traceback" not in result.stderr.decode()
     assert json.loads(result.stdout)["summary"]["files_failed"] >= 1
+
+
+def test_output_into_a_missing_folder_names_the_folder(tmp_path):
+    result = run_cli("draw", "specs/resnet18.arch", "-o", str(tmp_path / "missing" / "x.dot"))
+    assert result.returncode == 2
+    assert result.stderr.decode().strip() == f"error: no such folder: {tmp_path / 'missing'}"

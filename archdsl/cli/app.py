@@ -129,7 +129,7 @@ def describe_os_error(exc: BaseException) -> str:
     if name is None:
         return str(exc)
     if isinstance(exc, FileNotFoundError):
-        return f"no such file: {name}"
+        return f"no such {'folder' if exc.strerror == 'no such folder' else 'file'}: {name}"
     if isinstance(exc, IsADirectoryError):
         return f"{name} is a directory, not an .arch file"
     if isinstance(exc, PermissionError):
@@ -149,6 +149,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     import tempfile
 
     path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(2, "no such folder", str(path.parent))
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a directory", str(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:

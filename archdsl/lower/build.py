@@ -32,11 +32,14 @@ class _CodeCachedGraph(fx.Graph):
              repr(fx.node.map_arg(n.kwargs, lambda a: a.name)), repr(n.type)) for n in self.nodes))
         code = _CODE_CACHE.get(key)
         if code is None:
+            if len(_CODE_CACHE) >= _CODE_CACHE_SIZE:  # a process that builds many specs (a search loop)
+                _CODE_CACHE.clear()
             code = _CODE_CACHE[key] = super().python_code(root_module, **kwargs)
         return code
 
 
 _CODE_CACHE: dict = {}
+_CODE_CACHE_SIZE = 4096
 
 
 class Block(fx.GraphModule):

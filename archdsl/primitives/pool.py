@@ -38,7 +38,7 @@ class _WindowPool(Primitive):
     def label(self, p):
         kh, kw = pair(p.kernel)
         stride = pair(p.stride or p.kernel)[0]
-        return f"{self.name} {kh}x{kw}" + (f", /{stride}" if stride != 1 else "")
+        return f"{self.name} {kh}x{kw}" + (f", /{stride}" if stride != 1 else "") + (", ceil" if p.ceil else "")
 
 
 @register
