@@ -28,6 +28,7 @@ CODES: dict[str, str] = {
     "E0114": "block recursion does not terminate",
     "E0115": "a limit was exceeded (number size, repeat count, op count, parameters)",
     "E0116": "arithmetic error (division by zero, overflow)",
+    "E0117": "`add`, `concat` or `mul` with a single branch",
     "E0201": "`add` branches have different shapes",
     "E0202": "`concat` branches disagree outside the channel axis",
     "E0203": "`mul` branches cannot be broadcast together",

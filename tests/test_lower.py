@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import fx
 
@@ -42,14 +43,17 @@ def test_in_place_activations_keep_values_and_gradients(write):
     torch.testing.assert_close(g1, g2)
 
 
-def test_one_branch_add_does_not_make_its_shared_input_fresh(write):
-    # `add { }` lowers to its input tensor itself; a relu after it must not overwrite that shared tensor
-    text = "network n(input=[4, 8, 8]) { conv(4, 3, pad=1) add { add { } relu | } }"
-    model = build(write, text)
+def test_one_branch_merges_are_refused_and_an_identity_sum_is_fresh(write):
+    # a one-branch `add { }` would lower to its input tensor itself, which a relu after it must not overwrite:
+    # the language refuses it (E0117); `add { | }` (x + x) is a new tensor, safe to overwrite
+    with pytest.raises(archdsl.ArchError) as exc:
+        build(write, "network n(input=[4, 8, 8]) { conv(4, 3, pad=1) add { add { } relu | } }")
+    assert exc.value.diagnostics[0].code == "E0117"
+    model = build(write, "network n(input=[4, 8, 8]) { conv(4, 3, pad=1) add { add { | } relu | } }")
     x = torch.randn(1, 4, 8, 8)
     with torch.no_grad():
         c = model.get_submodule("0")(x)
-        torch.testing.assert_close(model(x), torch.relu(c) + c)
+        torch.testing.assert_close(model(x), torch.relu(c + c) + c)
 
 
 def test_each_module_generates_its_code_once(write, monkeypatch):

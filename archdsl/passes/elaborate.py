@@ -219,6 +219,10 @@ class Elaborator:
                               label="too many", help="no network repeats a block this often; check the count")
 
     def _combine(self, stmt: ast.Combine, value, builder, variables, scope) -> int:
+        if len(stmt.branches) == 1:  # `add { a b }` merges nothing: almost always a forgotten `|`
+            raise self._error("E0117", f"`{stmt.op}` has a single branch, so it merges nothing", stmt.span,
+                              label="one branch", help=f"separate the branches with `|`, e.g. `{stmt.op} {{ a | b }}`; "
+                              f"an empty branch is the identity: `{stmt.op} {{ a | }}`")
         outputs = [self.sequence(branch.body, value, builder, variables, scope) for branch in stmt.branches]
         types = [builder.type_of(v) for v in outputs]
         try:
