@@ -309,3 +309,11 @@ def test_output_into_a_missing_folder_names_the_folder(tmp_path):
     result = run_cli("draw", "specs/resnet18.arch", "-o", str(tmp_path / "missing" / "x.dot"))
     assert result.returncode == 2
     assert result.stderr.decode().strip() == f"error: no such folder: {tmp_path / 'missing'}"
+
+
+@pytest.mark.parametrize("command", [["summary"], ["draw", "-o", "x.dot"], ["export", "-o", "x.onnx"], ["build"]])
+def test_every_single_spec_command_honours_max_params(command, tmp_path):
+    args = [a if not a.startswith("x.") else str(tmp_path / a) for a in command]
+    result = run_cli(args[0], "specs/resnet18.arch", *args[1:], "--max-params", "1000000")
+    assert result.returncode == 1 and b"E0115" in result.stderr
+    assert not any(tmp_path.iterdir())

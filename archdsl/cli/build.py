@@ -8,12 +8,9 @@ from pathlib import Path
 
 import click
 
-from ..api import choose_network
-from ..passes.elaborate import Elaborator, Limits
-from ..passes.resolve import load_file
 from ..report import EXIT_INTERNAL, EXIT_USAGE
-from .app import (atomic_write, format_option, guarded, main, max_params_option, network_option, parse_assignments,
-                  set_option)
+from .app import (atomic_write, elaborate_spec, format_option, guarded, main, max_params_option, network_option,
+                  parse_assignments, set_option)
 from .progress import status
 
 
@@ -52,8 +49,7 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
       archdsl build specs/resnet18.arch --emit ir > resnet18.ir.json
     """
     overrides = parse_assignments(assignments)
-    scope = load_file(file)
-    net = Elaborator(Limits(max_params=max_params)).network(choose_network(scope, network), scope, overrides)
+    net = elaborate_spec(file, network, overrides, max_params)
     if emit == "ir":
         from .schema import emit_ir
 

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..api import choose_network
-from ..passes.elaborate import Elaborator
-from ..passes.resolve import load_file
 from ..report import EXIT_USAGE
-from .app import atomic_write, format_option, guarded, main, network_option, parse_assignments, set_option
+from .app import (atomic_write, elaborate_spec, format_option, guarded, main, max_params_option, network_option,
+                  parse_assignments, set_option)
 
 
 @main.command()
@@ -25,10 +23,11 @@ from .app import atomic_write, format_option, guarded, main, network_option, par
               help="Draw the inference form: BatchNorms folded, parallel linear branches fused (RepVGG).")
 @set_option
 @network_option
+@max_params_option
 @format_option
 @guarded
 def draw(file: Path, output: Path, depth: int, expand_repeats: bool, deploy: bool, assignments: tuple[str, ...],
-         network: str | None, fmt: str) -> int:
+         network: str | None, max_params: int, fmt: str) -> int:
     """Draw FILE top to bottom: ops with their key parameters, blocks with their parameter counts, tensor
     shapes on the edges. Repeated blocks are folded into one node marked xN.
 
@@ -48,8 +47,7 @@ def draw(file: Path, output: Path, depth: int, expand_repeats: bool, deploy: boo
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="-o/--output") from None
     overrides = parse_assignments(assignments)
-    scope = load_file(file)
-    net = Elaborator().network(choose_network(scope, network), scope, overrides)
+    net = elaborate_spec(file, network, overrides, max_params)
     if deploy:
         from ..reparam import deploy_ir
 

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..api import choose_network
-from ..passes.elaborate import Elaborator
-from ..passes.resolve import load_file
 from ..report import EXIT_INTERNAL, EXIT_USAGE
-from .app import atomic_write, guarded, main, network_option, parse_assignments, set_option
+from .app import (atomic_write, elaborate_spec, guarded, main, max_params_option, network_option, parse_assignments,
+                  set_option)
 from .dims import input_option
 from .progress import status
 
@@ -33,9 +31,10 @@ TOLERANCE = 1e-4
               help="Run the file with onnxruntime (when installed) and compare with torch before keeping it.")
 @set_option
 @network_option
+@max_params_option
 @guarded
 def export(file: Path, output: Path, weights: Path | None, deploy: bool, input_dims, opset: int, exporter: str,
-           verify: bool, assignments: tuple[str, ...], network: str | None) -> int:
+           verify: bool, assignments: tuple[str, ...], network: str | None, max_params: int) -> int:
     """Export FILE to ONNX (batch axis dynamic), in eval mode.
 
     The model gets fresh random weights unless --weights is given. With --check (the default, when onnxruntime
@@ -51,8 +50,7 @@ def export(file: Path, output: Path, weights: Path | None, deploy: bool, input_d
     overrides = parse_assignments(assignments)
     if input_dims is not None:
         overrides["input"] = input_dims
-    scope = load_file(file)
-    net = Elaborator().network(choose_network(scope, network), scope, overrides)
+    net = elaborate_spec(file, network, overrides, max_params)
     import importlib.util
 
     from ..export import ExportError, compare_with_onnxruntime, export_onnx

@@ -8,11 +8,8 @@ from pathlib import Path
 
 import click
 
-from ..api import choose_network
-from ..passes.elaborate import Elaborator
-from ..passes.resolve import load_file
 from ..summary import Summary, summarize
-from .app import guarded, main, network_option, parse_assignments, set_option
+from .app import elaborate_spec, guarded, main, max_params_option, network_option, parse_assignments, set_option
 from .dims import input_option
 
 
@@ -26,9 +23,10 @@ from .dims import input_option
               help="A table for people, or JSON for tools.")
 @set_option
 @network_option
+@max_params_option
 @guarded
 def summary(file: Path, input_dims: tuple[int, ...] | None, depth: int | None, deploy: bool, fmt: str,
-            assignments: tuple[str, ...], network: str | None) -> int:
+            assignments: tuple[str, ...], network: str | None, max_params: int) -> int:
     """Print every layer of FILE with its output shape, parameters and MACs, and the totals.
 
     Everything is computed statically from the spec, without torch and without a forward pass. MACs count
@@ -45,8 +43,7 @@ def summary(file: Path, input_dims: tuple[int, ...] | None, depth: int | None, d
     overrides = parse_assignments(assignments)
     if input_dims is not None:
         overrides["input"] = input_dims
-    scope = load_file(file)
-    net = Elaborator().network(choose_network(scope, network), scope, overrides)
+    net = elaborate_spec(file, network, overrides, max_params)
     if deploy:
         net = _deploy(net)
     result = summarize(net, depth)
