@@ -41,9 +41,16 @@ def check(path: str | Path, network: str | None = None, *, limits: Limits | None
     >>> net.output.dims, net.param_count
     ((10,), 11181642)
     """
+    return elaborate(path, network, params, limits)
+
+
+def elaborate(path: str | Path, network: str | None = None, params: dict[str, Any] | None = None,
+              limits: Limits | None = None) -> Network:
+    """`check` with the parameters as a dict (any names, `network` and `limits` included): the CLI's entry."""
     scope = load_file(Path(path))
     definition = choose_network(scope, network)
-    return Elaborator(limits or Limits()).network(definition, scope, {k: as_value(v) for k, v in params.items()})
+    values = {k: as_value(v) for k, v in (params or {}).items()}
+    return Elaborator(limits or Limits()).network(definition, scope, values)
 
 
 def as_value(value: Any) -> Any:

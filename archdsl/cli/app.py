@@ -174,10 +174,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 def elaborate_spec(file: Path, network: str | None, overrides: dict[str, Any], max_params: int | None = None):
     """Load FILE and elaborate the chosen network: what every command that works on one spec starts with."""
-    from ..api import choose_network
-    from ..passes.elaborate import Elaborator, Limits
-    from ..passes.resolve import load_file
+    from ..api import elaborate
+    from ..passes.elaborate import Limits
 
-    scope = load_file(file)
-    limits = Limits() if max_params is None else Limits(max_params=max_params)
-    return Elaborator(limits).network(choose_network(scope, network), scope, overrides)
+    return elaborate(file, network, overrides, None if max_params is None else Limits(max_params=max_params))
