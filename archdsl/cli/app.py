@@ -12,6 +12,7 @@ import click
 
 from .. import __version__
 from ..diagnostics import ArchError
+from ..extras import missing_extra
 from ..report import EXIT_INTERNAL, EXIT_USAGE, Report
 
 
@@ -113,11 +114,15 @@ def guarded(command: Callable) -> Callable:
             code = EXIT_USAGE
         except KeyboardInterrupt:
             code = 130
-        except Exception:  # an internal error must never pass silently, nor as a raw traceback
-            click.echo("internal error: archdsl failed unexpectedly; please report this with the spec that caused it",
-                       err=True)
-            click.echo(traceback.format_exc(limit=-3), err=True)
-            code = EXIT_INTERNAL
+        except Exception as exc:  # an internal error must never pass silently, nor as a raw traceback
+            if (hint := missing_extra(exc, command.__name__)) is not None:  # torch left out of a light install
+                click.echo(f"error: {hint}", err=True)
+                code = EXIT_USAGE
+            else:
+                click.echo("internal error: archdsl failed unexpectedly; please report this with the spec that "
+                           "caused it", err=True)
+                click.echo(traceback.format_exc(limit=-3), err=True)
+                code = EXIT_INTERNAL
         sys.exit(code or 0)
 
     return wrapper

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..extras import import_torch
 from ..report import EXIT_INTERNAL, EXIT_USAGE
 from .app import (atomic_write, elaborate_spec, format_option, guarded, main, max_params_option, network_option,
                   parse_assignments, set_option)
@@ -55,7 +56,7 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
 
         return emit_ir(net, deploy)
     with status(f"building {net.name}"):  # importing torch alone takes a second or two
-        import torch
+        torch = import_torch()  # a light install has no torch: the guard says how to install it
 
     from ..lower import lower
 
