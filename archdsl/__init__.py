@@ -10,7 +10,9 @@ from .api import build, check, load
 from .diagnostics import ArchError, Diagnostic
 from .ir import Network
 from .reparam import reparameterize
+from .sweep import Sweep, sweep
 
 __version__ = "0.1.0"
 
-__all__ = ["ArchError", "Diagnostic", "Network", "build", "check", "load", "reparameterize", "__version__"]
+__all__ = ["ArchError", "Diagnostic", "Network", "Sweep", "build", "check", "load", "reparameterize", "sweep",
+           "__version__"]
