@@ -1,4 +1,7 @@
-"""Interop: ONNX export checked with onnxruntime, `torch.export` and `torch.compile(fullgraph=True)` on every spec."""
+"""Interop: ONNX export checked with onnxruntime, `torch.export` and `torch.compile(fullgraph=True)` on every spec.
+
+The ONNX tests take the `onnx` fixture, so only they are skipped where onnx or onnxruntime is missing.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +15,6 @@ from archdsl.export import compare_with_onnxruntime, export_onnx
 from archdsl.reparam.verify import randomize_batchnorm
 
 from conftest import SPECS, all_specs, run_cli, spec_id
-
-onnx = pytest.importorskip("onnx")
-pytest.importorskip("onnxruntime")
 
 ONNX_SPECS = ["resnet18", "googlenet", "mobilenet_v3_large", "efficientnet_b0"]
 
@@ -39,9 +39,16 @@ def _trained_looking(net) -> torch.nn.Module:
 # --- ONNX ---------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def onnx():
+    """The onnx module, once onnxruntime is known to be there too; the test is skipped otherwise."""
+    pytest.importorskip("onnxruntime")
+    return pytest.importorskip("onnx")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ONNX_SPECS)
-def test_onnx_output_equals_torch(name, tmp_path):
+def test_onnx_output_equals_torch(name, tmp_path, onnx):
     path = SPECS / f"{name}.arch"
     if not path.exists():
         pytest.fail(f"specs/{name}.arch is missing")
@@ -54,7 +61,7 @@ def test_onnx_output_equals_torch(name, tmp_path):
     assert max_rel <= 1e-4, (max_abs, max_rel)
 
 
-def test_export_command(tmp_path):
+def test_export_command(tmp_path, onnx):
     out = tmp_path / "resnet18.onnx"
     result = run_cli("export", str(SPECS / "resnet18.arch"), "--input", "3x64x64", "--set", "classes=10",
                      "-o", str(out))
@@ -67,7 +74,7 @@ def test_export_command(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["resnet18.onnx"]
 
 
-def test_export_with_weights_uses_them(tmp_path):
+def test_export_with_weights_uses_them(tmp_path, onnx):
     net = archdsl.check(SPECS / "resnet18.arch", input=(3, 64, 64), classes=10)
     model = _trained_looking(net)
     weights = tmp_path / "weights.pt"
@@ -81,7 +88,7 @@ def test_export_with_weights_uses_them(tmp_path):
     assert max_rel <= 1e-4
 
 
-def test_export_deploy_fuses_branches(tmp_path):
+def test_export_deploy_fuses_branches(tmp_path, onnx):
     path = SPECS / "repvgg_a0.arch"
     counts = {}
     for form in ("train", "deploy"):
@@ -111,7 +118,7 @@ def test_export_usage_errors(tmp_path, write):
     assert not (tmp_path / "x.onnx").exists()
 
 
-def test_dilated_same_padding_exports_with_explicit_pads(tmp_path, write):
+def test_dilated_same_padding_exports_with_explicit_pads(tmp_path, write, onnx):
     # torch's padding="same" exports as auto_pad SAME, which onnxruntime refuses with dilation
     spec = write("d.arch", 'network n(input=[3, 9, 10]) { conv(4, 3, pad="same", dilation=2) conv(4, (1, 5), pad="same") }')
     model = archdsl.load(spec).eval()
@@ -124,7 +131,7 @@ def test_dilated_same_padding_exports_with_explicit_pads(tmp_path, write):
     assert result.returncode == 0, result.stderr.decode()
 
 
-def test_a_file_onnxruntime_cannot_run_is_an_export_error(tmp_path, write):
+def test_a_file_onnxruntime_cannot_run_is_an_export_error(tmp_path, write, onnx):
     from archdsl.export import ExportError
 
     model = archdsl.load(write("n.arch", "network n(input=[3, 4, 4]) { conv(4, 1) }")).eval()
