@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import os
+import random
 import stat
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from archdsl.source import Source
 from archdsl.syntax.format import find_comments, format_source, same_ast
-from archdsl.syntax.parser import parse
+from archdsl.syntax.parser import lark_parser, parse
 
 from conftest import ROOT, SPECS, run_cli
 
 STDLIB = ROOT / "archdsl" / "stdlib"
 BUNDLED = sorted(SPECS.rglob("*.arch")) + sorted(STDLIB.glob("*.arch"))
+GOLDEN = ROOT / "tests" / "golden"
+#: messy layouts whose formatted text is pinned: bundled files reflowed at random, and generated programs
+CORPUS = sorted((GOLDEN / "fmt").glob("*.arch"))
+SNAPSHOT_INPUTS = BUNDLED + sorted((GOLDEN / "valid").glob("*.arch")) + CORPUS
 
 
 def fmt(text: str) -> str:
@@ -35,6 +41,26 @@ def assert_safe(text: str) -> str:
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: str(p.relative_to(ROOT)))
 def test_bundled_files_format_safely(path):
+    assert_safe(path.read_text())
+
+
+class ArchText(SingleFileSnapshotExtension):
+    _write_mode = WriteMode.TEXT
+    file_extension = "arch"
+
+
+def _snapshot_id(path: Path) -> str:
+    return "-".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+@pytest.mark.parametrize("path", SNAPSHOT_INPUTS, ids=_snapshot_id)
+def test_output_is_pinned(path, snapshot):
+    """The formatted text of every bundled file and of the messy corpus, byte for byte (`--snapshot-update`)."""
+    assert fmt(path.read_text()) == snapshot.use_extension(ArchText)
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_corpus_formats_safely(path):
     assert_safe(path.read_text())
 
 
@@ -255,6 +281,47 @@ def test_bundled_files_reflowed_at_random_format_to_the_same_text(path, data):
     joined = data.draw(st.sampled_from(["\n", " \n ", "\n\n"])).join(line.strip() for line in lines)
     assert fmt(fmt(joined)) == fmt(joined)
     assert same_ast(parse(Source("a.arch", joined)), parse(Source("b.arch", out)))
+
+
+GAPS = [" ", "\n", "\n\n", "\n\n\n", "  # note\n", "  # a | b { c ( [\n", "\n# own line\n\n", "\t"]
+
+
+def reflow(text: str, rng: random.Random) -> str:
+    """`text` with the same tokens and comments but new gaps between them: spaces, new lines and new comments.
+
+    The tokens come from Lark's own lexer, so a gap is never placed inside a string or a comment.
+    """
+    tokens = [t for t in lark_parser().lex(text, dont_ignore=True)]
+    out, previous = [], None
+    for token in tokens:
+        if token.type == "WS":
+            continue
+        if previous is not None:
+            gap = rng.choice(GAPS + ["", "", "keep", "keep"])
+            original = text[previous.end_pos:token.start_pos]
+            if gap == "keep":
+                gap = original
+            elif gap == "" and not _may_touch(previous, token):
+                gap = " "
+            if previous.type == "COMMENT" and "\n" not in gap:
+                gap = "\n" + gap
+            out.append(gap)
+        out.append(token.value)
+        previous = token
+    return "".join(out) + "\n"
+
+
+def _may_touch(left, right) -> bool:
+    """Whether two tokens may be written without a gap: one of them is a bracket or separator."""
+    return left.value[-1] in "()[]{},:|" or right.value[0] in "()[]{},:|"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(BUNDLED), st.randoms(use_true_random=False))
+def test_bundled_files_with_gaps_and_comments_inserted_format_safely(path, rng):
+    """Spaces, new lines and comments between the tokens of a bundled file change no syntax tree, and the
+    result formats to a fixed point with every comment kept."""
+    assert_safe(reflow(path.read_text(), rng))
 
 
 # --- the command --------------------------------------------------------------------------------------------

@@ -324,6 +324,8 @@ class _Printer:
         broken = always_break or self.line_of(open_at) != self.line_of(close_at)
         if self.measuring and (broken or self.has_comment(open_at, close_at)):
             raise _MustBreak
+        if not broken and not self.measuring and stmts:  # a one-line body too long for its line breaks
+            broken = not self.fits(lambda: self.body(stmts, open_at, close_at))
         if not stmts and not self.has_comment(open_at, close_at):
             self.write("{}")
             self.done(close_at + 1)
@@ -418,11 +420,13 @@ class _Printer:
         return self.braces[bisect_right(self.braces, offset - 1)]
 
     def stmt_if(self, stmt: ast.If) -> None:
+        broken = self.line_of(self.start(stmt)) != self.line_of(self.end(stmt) - 1)
+        if not broken and not self.measuring:  # `if a { b } else { c }` too long for its line breaks
+            broken = not self.fits(lambda: self.stmt_if(stmt))
         self.write("if ")
         self.expr(stmt.cond, EXPR)
         open_at = self.brace_after(self.offset(stmt.span.line, stmt.span.col))
         close_at = self.closer[open_at]
-        broken = self.line_of(self.start(stmt)) != self.line_of(self.end(stmt) - 1)
         self.write(" ")
         self.body(stmt.then, open_at, close_at, always_break=broken)
         if not stmt.orelse:
@@ -448,15 +452,10 @@ class _Printer:
             bar = self.token(self.end(branch.body[-1]) if branch.body else after, "|")
             bars.append(bar)
             after = bar + 1
-        if self.line_of(open_at) == self.line_of(close_at):
-            self.write("{")
-            for i, branch in enumerate(stmt.branches):
-                if i:
-                    self.write(" |")
-                if branch.body:
-                    self.write(" ")
-                    self.inline_statements(branch.body)
-            self.write(" }")
+        # one line where the author wrote one and it fits
+        if self.line_of(open_at) == self.line_of(close_at) and (
+                self.measuring or self.fits(lambda: self.combine_inline(stmt.branches))):
+            self.combine_inline(stmt.branches)
             self.done(close_at + 1)
             return
         self.write("{")
@@ -474,6 +473,16 @@ class _Printer:
         self.close(indent, close_at)
         self.write("}")
         self.done(close_at + 1)
+
+    def combine_inline(self, branches) -> None:
+        self.write("{")
+        for i, branch in enumerate(branches):
+            if i:
+                self.write(" |")
+            if branch.body:
+                self.write(" ")
+                self.inline_statements(branch.body)
+        self.write(" }")
 
     # --- bracketed lists -----------------------------------------------------------------------------------
     def bracketed(self, opening: str, closing: str, items, open_at: int, close_at: int, item, single=False,
