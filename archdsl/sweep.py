@@ -23,6 +23,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .api import as_value, choose_network
 from .diagnostics import ArchError, Diagnostic
+from .gcpause import paused_gc
 from .passes.elaborate import Elaborator, Limits
 from .passes.evaluate import repr_value
 from .passes.resolve import FileScope, display_name, load_file, suggest
@@ -37,8 +38,8 @@ COUNTING = {
                         "is in-place reuse or views (relu(inplace), flatten): it is what a training forward pass "
                         "keeps for backward when nothing runs in place, not a measured peak",
     "min_input": "the smallest input of the same layout the variant accepts: C fixed, H and W moving together "
-                 "(F for flat inputs), found by bisection below the variant's own input size, which assumes a "
-                 "size that fits keeps fitting as it grows",
+                 "(F for flat inputs), searched up to the variant's own input size by doubling from 1 then "
+                 "bisecting, which assumes a size that fits keeps fitting as it grows",
 }
 
 
@@ -196,7 +197,8 @@ def sweep(path: str | Path, axes: Mapping[str, Iterable[Any]], network: str | No
         raise ValueError(f"no values given for `{empty[0]}`")
     evaluate = _Evaluator(definition, scope, limits or Limits(), min_input)
     started = time.perf_counter()
-    rows = tuple(evaluate(combination, fixed) for combination in grid(values))
+    with paused_gc():  # as for one elaboration (see gcpause.py): nothing in between is worth collecting
+        rows = tuple(evaluate(combination, fixed) for combination in grid(values))
     return Sweep(network=definition.name, file=display_name(Path(path)), axes=values, rows=rows,
                  seconds=time.perf_counter() - started)
 
@@ -247,10 +249,15 @@ class _Evaluator:
                 return False
             return True
 
-        lo, hi = 0, max(size[1:]) if len(size) == 3 else size[0]  # size 0 never fits; `size` itself does
-        if at(hi) != size and not fits(hi):  # a non-square input whose enclosing square does not fit
+        top = max(size[1:]) if len(size) == 3 else size[0]
+        if at(top) != size and not fits(top):  # a non-square input whose enclosing square does not fit
             self._minimum[key] = None
             return None
+        # gallop up from 1, then bisect: a size that does not fit usually fails in the first layers, so the
+        # small sizes are cheap to rule out, and a network that takes any size is settled in one elaboration
+        lo, hi = 0, 1  # lo does not fit (size 0 never does); hi is the candidate
+        while hi < top and not fits(hi):
+            lo, hi = hi, min(2 * hi, top)
         while hi - lo > 1:
             mid = (lo + hi) // 2
             if fits(mid):
