@@ -1,0 +1,1 @@
+"""One module per capability of the language server; each turns an `Analysis` into protocol replies."""
