@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     settings = make_settings(args.quick, threads=args.threads, device=args.device, prefer=args.reference,
-                             rounds=args.rounds, models=tuple(args.models) if args.models else None)
+                             rounds=args.rounds, models=tuple(args.models) if args.models else None,
+                             build_every_spec=False if args.models else None)
     groups = [g for g in GROUPS if (args.only is None or g in args.only) and (g != "cuda" or args.device == "cuda")]
     info = machine(settings)
     print(f"archdsl benchmark ({'quick' if settings.quick else 'full'}): {info['cpu']}, {info['cores']} cores, "

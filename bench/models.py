@@ -11,19 +11,25 @@ from typing import Callable
 from . import ROOT
 
 SPECS = ROOT / "specs"
+BENCH_SPECS = ROOT / "bench" / "specs"  # specs only the bench uses (e.g. RepVGG-B1g4 for the reparameterize rows)
 
 #: the models of rows 1, 2 and 4, in the issue's order
 MODELS = ["resnet18", "mobilenet_v2", "densenet121", "googlenet", "efficientnet_b0", "shufflenet_v2_x1_0"]
-TIMM_MODELS = {"repvgg_a0"}
+TIMM_MODELS = {"repvgg_a0", "repvgg_b1g4"}
 #: torchvision constructor arguments that match the specs (see tests/reference/generate.py)
 TORCHVISION_KWARGS = {"googlenet": {"aux_logits": False, "init_weights": False}}
 
 
 def spec_path(name: str) -> Path | None:
-    direct = SPECS / f"{name}.arch"
-    if direct.is_file():
-        return direct
+    for folder in (SPECS, BENCH_SPECS):
+        if (folder / f"{name}.arch").is_file():
+            return folder / f"{name}.arch"
     return next(iter(sorted(SPECS.rglob(f"{name}.arch"))), None)
+
+
+def reference_specs() -> list[str]:
+    """Every spec with a recorded reference (tests/reference/*.json: a torchvision or timm counterpart)."""
+    return sorted(p.stem for p in (ROOT / "tests" / "reference").glob("*.json") if spec_path(p.stem) is not None)
 
 
 @dataclass(frozen=True)

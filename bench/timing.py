@@ -32,10 +32,12 @@ def compare(ours: Callable[[], Any], reference: Callable[[], Any], *, rounds: in
     """
     sync = sync or (lambda: None)
     first = {}
+    # without a minimum sample length nothing needs calibrating: `warmup=0` then means no untimed call at all
+    # (for rows whose one call takes many seconds, e.g. torchinfo over a whole sweep grid)
     for name, fn in (("ours", ours), ("reference", reference)):
-        for _ in range(max(warmup, 1)):
+        for _ in range(warmup if min_sample_s <= 0 else max(warmup, 1)):
             first[name] = _sample(fn, 1, sync)
-    calls = max(1, math.ceil(min_sample_s / max(min(first.values()), 1e-9)))
+    calls = 1 if min_sample_s <= 0 else max(1, math.ceil(min_sample_s / max(min(first.values()), 1e-9)))
     ours_times: list[float] = []
     reference_times: list[float] = []
     for r in range(rounds):

@@ -50,10 +50,14 @@ def test_quick_benchmark_records_every_group_with_positive_numbers(tmp_path):
             assert values and all(v > 0 for v in values), row
     measured = {r["name"] for r in rows if r["status"] == "ok"}
     # these rows need nothing but this checkout and torch
-    for name in ("resnet18 eval b1", "resnet18 train b2", "resnet18 build", "parse+check 500 lines",
-                 "parse+check 2k lines", "per-line time 2k/500"):
+    for name in ("resnet18 eval b1", "resnet18 train b2", "resnet18 eval b1 32x32", "resnet18 build",
+                 "repvgg_a0 build --deploy/build", "parse+check 500 lines", "parse+check 2k lines",
+                 "per-line time 2k/500"):
         assert name in measured, name
     assert any(n.startswith("check ") and "torchinfo" in n for n in measured)
+    sweep = [r for r in rows if r["group"] == "sweep" and r["status"] == "ok"]
+    assert len(sweep) == 2 and all(r["ratio_label"] == "torchinfo/ours" and r["extra"]["variants"] == 4
+                                   for r in sweep)
     for row in rows:
         if row["name"].startswith("resnet18 eval"):
             assert row["reference_used"], row  # every ratio says what it was measured against
@@ -136,3 +140,33 @@ def test_checking_leaves_the_garbage_collector_as_it_found_it(tmp_path, write):
         assert not gc.isenabled()  # a caller's choice is kept
     finally:
         gc.enable()
+
+
+# --- the bench's own specs --------------------------------------------------------------------------------------
+
+def test_repvgg_b1g4_spec_has_timms_parameters_and_layout():
+    """bench/specs/repvgg_b1g4.arch against timm 1.0's `repvgg_b1g4` (39,966,056 parameters, training form)."""
+    from bench.models import spec_path
+
+    path = spec_path("repvgg_b1g4")
+    net = archdsl.check(path)
+    assert net.param_count == 39_966_056 and net.output.dims == (1000,)
+    timm = pytest.importorskip("timm")
+    theirs = timm.create_model("repvgg_b1g4", pretrained=False)
+    ours = archdsl.load(path)
+    assert [tuple(v.shape) for v in ours.state_dict().values()] == [tuple(v.shape) for v in theirs.state_dict().values()]
+
+
+def test_repvgg_b1g4_deploy_form_computes_the_training_forms_outputs():
+    from archdsl.reparam.verify import randomize_batchnorm
+    from bench.models import spec_path
+
+    torch.manual_seed(0)
+    model = archdsl.load(spec_path("repvgg_b1g4"), input=[3, 32, 32], widths=[16, 32, 64, 128], stem=16).eval()
+    randomize_batchnorm(model)
+    deployed = archdsl.reparameterize(model)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(deployed(x), model(x), rtol=1e-4, atol=1e-4)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in deployed.modules())
+    assert {m.groups for m in deployed.modules() if isinstance(m, torch.nn.Conv2d)} == {1, 4}

@@ -1,8 +1,9 @@
-"""Row 4: build time, `archdsl.load(spec)` (parse, check, lower, initialise) / the reference constructor."""
+"""Row 4: build time, `archdsl.load(spec)` (parse, check, lower, initialise) / the reference constructor, for the
+bench models and (full run) every other spec with a torchvision/timm counterpart."""
 
 from __future__ import annotations
 
-from ..models import missing_reference, reference, spec_path
+from ..models import missing_reference, reference, reference_specs, spec_path
 from ..rows import Row, from_comparison, not_available
 from ..timing import compare
 from .common import failed
@@ -16,7 +17,10 @@ def run(settings) -> list[Row]:
     import archdsl
 
     rows: list[Row] = []
-    for name in settings.models:
+    names = list(settings.models)
+    if settings.build_every_spec:
+        names += [n for n in reference_specs() if n not in names]
+    for name in names:
         row_name = f"{name} build"
         spec = spec_path(name)
         ref = reference(name, settings.prefer)

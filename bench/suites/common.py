@@ -9,8 +9,9 @@ from ..models import load_ours, missing_reference, reference, spec_path
 from ..rows import Row, not_available
 
 
-def model_pair(group: str, name: str, row_name: str, settings, **ref_kwargs):
-    """(ours, theirs, reference label), or a "n/a" Row saying what is missing. Both share one set of weights."""
+def model_pair(group: str, name: str, row_name: str, settings, size: int | None = None, **ref_kwargs):
+    """(ours, theirs, reference label), or a "n/a" Row saying what is missing. Both share one set of weights;
+    ours is compiled for `size` x `size` inputs (default: settings.size)."""
     import torch
 
     if spec_path(name) is None:
@@ -21,7 +22,8 @@ def model_pair(group: str, name: str, row_name: str, settings, **ref_kwargs):
     torch.manual_seed(0)
     try:
         theirs = ref.make(**ref_kwargs)
-        ours = load_ours(name, like=theirs, input=(3, settings.size, settings.size))
+        size = size or settings.size
+        ours = load_ours(name, like=theirs, input=(3, size, size))
     except Exception as exc:  # a spec that does not compile is reported in its row, the others still run
         return failed(group, row_name, exc, ref.label)
     return ours, theirs, ref.label

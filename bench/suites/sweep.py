@@ -1,0 +1,74 @@
+"""The sweep rows (issue 16): design variants evaluated per second on EfficientNet-B0's width x depth x resolution
+grid, `archdsl.sweep` (one parse, a static elaboration per variant) against what a user does without it,
+`torchinfo.summary` of each variant's built module (archdsl.load, then a forward pass with hooks).
+
+Both sides run in this process, round after round, alternating; times are per variant. The ratio is the speed-up,
+torchinfo / ours (higher is better). Two rows: the static numbers torchinfo also gives (parameters, MACs,
+activations, output shape), and the sweep as `archdsl sweep` runs it by default, with the minimum-input search.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from ..models import spec_path
+from ..rows import Row, not_available
+from ..timing import compare
+from .common import failed
+
+SPEEDUP_TARGET = (">=", 500.0)
+SPEC = "efficientnet_b0"
+
+
+def run(settings) -> list[Row]:
+    name = f"sweep {SPEC} vs torchinfo"
+    path = spec_path(SPEC)
+    if path is None:
+        return [not_available("sweep", name, "spec missing")]
+    if importlib.util.find_spec("torchinfo") is None:
+        return [not_available("sweep", name, "torchinfo not installed")]
+    import torch
+    import torchinfo
+
+    import archdsl
+    from archdsl.sweep import grid
+
+    axes = {"width": settings.sweep_widths, "depth": settings.sweep_depths,
+            "input": [(3, s, s) for s in settings.sweep_sizes]}
+    variants = grid(axes)
+    n = len(variants)
+    shape = "x".join(str(len(v)) for v in axes.values())
+
+    def theirs():
+        for params in variants:
+            model = archdsl.load(path, **params)
+            torchinfo.summary(model, input_size=(1, *params["input"]), verbose=0, device=torch.device("cpu"))
+
+    archdsl.check(path)  # the grammar and standard library, once per process, as in the other rows
+    torch.manual_seed(0)
+    theirs_one = variants[0]  # warm torch and torchinfo with one variant rather than a whole untimed grid
+    torchinfo.summary(archdsl.load(path, **theirs_one), input_size=(1, *theirs_one["input"]), verbose=0,
+                      device=torch.device("cpu"))
+    rows = []
+    for label, min_input in (("static counts", False), ("with minimum input", True)):
+        row_name = f"sweep {SPEC} {shape} grid, {label}"
+        try:
+            result = archdsl.sweep(path, axes, min_input=min_input)
+            if not result.valid:
+                raise RuntimeError(f"{len(result.invalid)} variants invalid: {result.invalid[0].error.message}")
+            c = compare(lambda: archdsl.sweep(path, axes, min_input=min_input), theirs,
+                        rounds=settings.process_rounds, warmup=0, min_sample_s=0)
+        except Exception as exc:
+            rows.append(failed("sweep", row_name, exc, "torchinfo.summary of archdsl.load per variant"))
+            continue
+        speedups = [1 / r for r in c.ratios]
+        ours_ms, theirs_ms = c.ours / n * 1e3, c.reference / n * 1e3
+        rows.append(Row(group="sweep", name=row_name, unit="ms/variant", ours=ours_ms, reference=theirs_ms,
+                        ratio=1 / c.ratio, ratio_label="torchinfo/ours", spread=(min(speedups), max(speedups)),
+                        target=SPEEDUP_TARGET,
+                        reference_used="torchinfo.summary of each variant's module (archdsl.load + forward)",
+                        note=f"{n} variants; {1e3 / ours_ms:,.0f} vs {1e3 / theirs_ms:.2f} variants/s",
+                        extra={"ratios": list(c.ratios), "variants": n,
+                               "axes": {k: [list(v) if isinstance(v, tuple) else v for v in vs]
+                                        for k, vs in axes.items()}}))
+    return rows
