@@ -1,0 +1,141 @@
+"""Running archdsl on hostile input without endangering the machine: every run is a subprocess under a hard
+cap on address space and CPU time and a wall-clock kill, and reports the peak memory it reached.
+
+Used by tests/test_hostile_*.py (issue 14). The acceptance of each case: exit 1 or 2, no traceback, bounded
+stderr, under `SECONDS` seconds and `MEMORY` bytes of resident memory.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SECONDS = 5.0  # what a hostile case may take, torch import included
+MEMORY = 1 << 30  # peak resident memory a hostile case may reach
+#: hard caps: a runaway case is stopped here instead of taking the machine down. Address space is set
+#: above MEMORY because importing torch maps more than it touches.
+ADDRESS_SPACE = 2_000_000_000
+CPU_SECONDS = 20
+WALL_SECONDS = 8.0
+MAX_STDERR = 20_000  # bytes; every message is short, however large the input
+#: commands that import torch: their time budget is SECONDS on top of what importing torch takes on this
+#: machine right now (seconds on a shared 2-core machine under load)
+TORCH_COMMANDS = frozenset({"build", "export"})
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+    seconds: float
+    peak_rss: int  # bytes
+    killed: bool  # stopped by the wall-clock limit
+    args: tuple[str, ...] = ()
+
+    @property
+    def out(self) -> str:
+        return self.stdout.decode(errors="replace") + self.stderr.decode(errors="replace")
+
+    def describe(self) -> str:
+        return (f"exit {self.returncode}{' (killed at the wall-clock limit)' if self.killed else ''}, "
+                f"{self.seconds:.1f} s, {self.peak_rss / 2**20:.0f} MiB, stderr {len(self.stderr):,} bytes:\n"
+                f"{self.out[:3000]}")
+
+
+def _limits(address_space: int, cpu: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        os.setsid()  # its own process group, so the kill reaches any child (dot, ...)
+
+    return apply
+
+
+def run_capped(args: list[str], *, cwd: Path = ROOT, env: dict | None = None, input: bytes | None = None,
+               wall: float | None = None, address_space: int = ADDRESS_SPACE, cpu: int = CPU_SECONDS,
+               python: bool = True) -> Run:
+    """Run `python -m archdsl ARGS` (or ARGS itself with `python=False`) under hard limits."""
+    command = [sys.executable, "-m", "archdsl", *args] if python else list(args)
+    if wall is None:
+        wall = WALL_SECONDS + (torch_startup() if python and args[:1] and args[0] in TORCH_COMMANDS else 0)
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    environment = {k: v for k, v in environment.items() if v is not None}
+    out_path, err_path = (Path(os.environ.get("TMPDIR", "/tmp")) / f"hostile-{os.getpid()}-{n}" for n in ("o", "e"))
+    started = time.monotonic()
+    with open(out_path, "w+b") as out, open(err_path, "w+b") as err:
+        process = subprocess.Popen(command, cwd=cwd, env=environment, stdin=subprocess.PIPE if input else
+                                   subprocess.DEVNULL, stdout=out, stderr=err,
+                                   preexec_fn=_limits(address_space, cpu))
+        killed = threading.Event()
+
+        def kill() -> None:
+            killed.set()
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        timer = threading.Timer(wall, kill)
+        timer.start()
+        try:
+            if input:
+                try:
+                    process.stdin.write(input)
+                    process.stdin.close()
+                except BrokenPipeError:
+                    pass
+            # wait4 gives the peak memory of this child alone
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    out_path.unlink(missing_ok=True)
+    err_path.unlink(missing_ok=True)
+    return Run(process.returncode, stdout, stderr, seconds, usage.ru_maxrss * 1024, killed.is_set(), tuple(args))
+
+
+@lru_cache(maxsize=1)
+def torch_startup() -> float:
+    """Seconds that starting Python and importing torch take here, now (measured once per test session)."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import torch, torch.nn"], capture_output=True, timeout=120)
+    return time.monotonic() - started
+
+
+def assert_clean(run: Run, codes: tuple[int, ...] = (1, 2), *, seconds: float | None = None,
+                 memory: int = MEMORY, max_stderr: int = MAX_STDERR) -> str:
+    """Exit in `codes`, no traceback, no internal error, bounded output, time and memory. Returns the output."""
+    if seconds is None:
+        seconds = SECONDS + (torch_startup() if run.args[:1] and run.args[0] in TORCH_COMMANDS else 0)
+    text = run.out
+    assert run.returncode in codes, run.describe()
+    assert "Traceback" not in text and "internal error" not in text, run.describe()
+    assert len(run.stderr) <= max_stderr and len(run.stdout) <= max_stderr, run.describe()
+    assert run.seconds < seconds, run.describe()
+    assert run.peak_rss < memory, run.describe()
+    return text
+
+
+def write_spec(folder: Path, name: str, text: str | bytes) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, str):
+        text = text.encode()
+    path.write_bytes(text)
+    return path
