@@ -128,19 +128,26 @@ def analyze(path: Path, text: str, version: int | None = None, limits: Limits | 
 
 
 def _analyze(result: Analysis, limits: Limits) -> None:
-    source = decode(result.name, result.text.encode("utf-8"))
-    recovered = recover(source)
-    result.recovered = recovered
-    result.module = recovered.module
-    result.problems.extend(Problem(d, d.span) for d in recovered.syntax)
-    if recovered.module is None:
-        return
+    source = decode(result.name, result.text.encode("utf-8"))  # E0002 for text that cannot be a spec
     try:
-        scope = load_file(result.path, source_text=recovered.text)
+        scope = load_file(result.path, source_text=result.text)  # the usual case: the text is parsed once
+        recovered = Recovered(result.text, scope.module)
     except ArchError as exc:
-        scope = _load_without_imports(result, recovered, exc)
-        if scope is None:
+        syntax = [d for d in exc.diagnostics if d.code == "E0001" and _in(d.span, result.name)]
+        recovered = recover(source, syntax if syntax and len(syntax) == len(exc.diagnostics) else None)
+        result.problems.extend(Problem(d, d.span) for d in recovered.syntax)
+        result.module = recovered.module
+        if recovered.module is None:
+            result.recovered = recovered
             return
+        try:
+            scope = load_file(result.path, source_text=recovered.text)
+        except ArchError as again:
+            scope = _load_without_imports(result, recovered, again)
+            if scope is None:
+                result.recovered = recovered
+                return
+    result.recovered = recovered
     result.scope = scope
     result.module = scope.module
     for definition in scope.module.networks:

@@ -44,18 +44,20 @@ class Recovered:
         return any(first <= line <= last for first, last in self.touched)
 
 
-def recover(source: Source) -> Recovered:
+def recover(source: Source, syntax: list[Diagnostic] | None = None) -> Recovered:
     """Parse `source`; on syntax errors, blank the broken lines (or definitions) until the rest parses.
 
+    `syntax`: the syntax errors of `source` when they are already known (the text is then not parsed again).
     Errors other than syntax errors (E0002: binary or oversized input; a keyword used as a name) are raised
     as they are: blanking cannot help there.
     """
-    try:
-        return Recovered(source.text, parse(source))
-    except ArchError as exc:
-        syntax = [d for d in exc.diagnostics if d.code == "E0001" and d.span is not None]
-        if not syntax or len(syntax) != len(exc.diagnostics):
-            raise
+    if syntax is None:
+        try:
+            return Recovered(source.text, parse(source))
+        except ArchError as exc:
+            syntax = [d for d in exc.diagnostics if d.code == "E0001" and d.span is not None]
+            if not syntax or len(syntax) != len(exc.diagnostics):
+                raise
     original = source.lines
     lines = list(original)
     result = Recovered(source.text, None, syntax=syntax)
