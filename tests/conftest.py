@@ -1,3 +1,10 @@
+"""Shared helpers and options.
+
+`python -m pytest -m "not slow"` is the quick loop: it leaves out the tests marked `slow` (each over about 5 s on
+two cores: whole-network float64 comparisons, CLI runs that build torch models, long hypothesis searches). The
+default run, and CI, run everything.
+"""
+
 from __future__ import annotations
 
 import json

@@ -88,6 +88,7 @@ def test_export_with_weights_uses_them(tmp_path, onnx):
     assert max_rel <= 1e-4
 
 
+@pytest.mark.slow
 def test_export_deploy_fuses_branches(tmp_path, onnx):
     path = SPECS / "repvgg_a0.arch"
     counts = {}

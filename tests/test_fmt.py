@@ -265,6 +265,7 @@ def programs(draw):
     return head + draw(GAP).join(definitions) + draw(st.one_of(st.just(""), GAP))
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs())
 def test_generated_programs_format_safely(text):

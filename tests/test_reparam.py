@@ -326,6 +326,7 @@ KEPT_BATCHNORMS = {"densenet121.arch": 62, "resnet18.arch": 0, "mobilenet_v2.arc
                    "efficientnet_b0.arch": 0, "repvgg_a0.arch": 0}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", all_specs(), ids=spec_id)
 def test_every_spec_deploys_to_an_equal_graph(path):
     net = check_small(path)
@@ -448,6 +449,7 @@ def test_deploy_compiles(small_deploy):
 
 # -- CLI and imports
 
+@pytest.mark.slow
 def test_cli_build_deploy_reports_counts_and_differences(tmp_path):
     out = tmp_path / "deploy.pt"
     small = ["--set", "depths=[1, 2]", "--set", "widths=[8, 16]", "--set", "stem=8", "--set", "input=[3, 32, 32]"]
@@ -462,6 +464,7 @@ def test_cli_build_deploy_reports_counts_and_differences(tmp_path):
     assert biases and all(torch.count_nonzero(b) == 0 for b in biases)
 
 
+@pytest.mark.slow
 def test_cli_verbose_lists_what_was_kept_and_why():
     result = run_cli("build", str(SPECS / "resnet18.arch"), "--set", "input=[3, 32, 32]", "--deploy", "--verbose",
                      env={"OMP_NUM_THREADS": "1"})

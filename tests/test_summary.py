@@ -134,6 +134,7 @@ def test_static_totals_equal_forward_hook_counts(path):
 # --- archdsl check --input: the smallest input size -----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(DOCUMENTED_MIN_SIZE))
 def test_smallest_input_matches_torchvision_documentation(name):
     result = run_cli("check", str(SPECS / f"{name}.arch"), "--input", "3xHxW", "--format", "json")

@@ -147,12 +147,14 @@ def test_nothing_is_downloaded(spec, trained, tmp_path, monkeypatch):
 
 # --- the CLI, as a user runs it
 
+@pytest.mark.slow
 def test_cli_build_with_weights(spec, trained):
     result = run_cli("build", str(spec), "--weights", str(trained[1]))
     assert result.returncode == 0, result.stderr.decode()
     assert f"loaded weights from {trained[1]}" in result.stdout.decode()
 
 
+@pytest.mark.slow
 def test_cli_saved_weights_load_back_by_key(spec, tmp_path):
     saved = tmp_path / "saved.pt"
     assert run_cli("build", str(spec), "-o", str(saved)).returncode == 0
@@ -161,6 +163,7 @@ def test_cli_saved_weights_load_back_by_key(spec, tmp_path):
     assert torch.load(saved, weights_only=True).keys() == archdsl.load(spec).state_dict().keys()
 
 
+@pytest.mark.slow
 def test_cli_wrong_shape_exits_2_naming_the_mismatch(write, spec, tmp_path):
     other = archdsl.load(write("wide.arch", RENAMED.replace("basic(16", "basic(24")))
     torch.save(other.state_dict(), tmp_path / "wide.pt")
@@ -171,6 +174,7 @@ def test_cli_wrong_shape_exits_2_naming_the_mismatch(write, spec, tmp_path):
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["text", "model"])
 def test_cli_file_that_is_not_a_state_dict_exits_2(spec, tmp_path, kind):
     path = tmp_path / "bad.pt"
