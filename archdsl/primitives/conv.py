@@ -19,13 +19,26 @@ class ConvParams(ParamModel):
     bias: bool = True
 
 
+def same_padding(kernel: Pair, dilation: Pair = 1) -> tuple[int, int] | None:
+    """The padding on each side that pad="same" (stride 1) amounts to, or None when the two sides differ.
+
+    A window reaching `dilation * (kernel - 1)` past a position gets half of that on each side; when that is
+    odd, torch pads one more on the right, which no symmetric padding expresses. Lowering (explicit padding
+    for ONNX) and reparameterization (the geometry of a branch) both ask here.
+
+    >>> same_padding(3), same_padding((1, 5), 2), same_padding(2)
+    ((1, 1), (0, 4), None)
+    """
+    totals = [d * (k - 1) for k, d in zip(pair(kernel), pair(dilation))]
+    return None if any(t % 2 for t in totals) else (totals[0] // 2, totals[1] // 2)
+
+
 def conv_padding(p: ConvParams) -> tuple[int, int] | str:
     """Torch's padding argument. A "same" that pads both sides equally becomes that number: torch computes the
     same, and ONNX then gets explicit pads (onnxruntime refuses auto_pad SAME with dilation)."""
     if p.pad != "same":
         return pair(p.pad)
-    totals = [d * (k - 1) for k, d in zip(pair(p.kernel), pair(p.dilation))]
-    return "same" if any(t % 2 for t in totals) else (totals[0] // 2, totals[1] // 2)
+    return same_padding(p.kernel, p.dilation) or "same"
 
 
 @register

@@ -48,7 +48,7 @@ class DropPath(Primitive):
     inference_identity = True
 
     def build(self, p, x, y):
-        from ..lower.modules import DropPath as DropPathModule
+        from ..nn import DropPath as DropPathModule
 
         return DropPathModule(p.p)
 
@@ -76,7 +76,7 @@ class ChannelShuffle(Primitive):
         return x
 
     def build(self, p, x, y):
-        from ..lower.modules import ChannelShuffle as ChannelShuffleModule
+        from ..nn import ChannelShuffle as ChannelShuffleModule
 
         return ChannelShuffleModule(p.groups)
 
@@ -104,7 +104,7 @@ class ChannelSlice(Primitive):
         return TensorType.of(p.stop - p.start, *x.spatial)
 
     def build(self, p, x, y):
-        from ..lower.modules import ChannelSlice as ChannelSliceModule
+        from ..nn import ChannelSlice as ChannelSliceModule
 
         return ChannelSliceModule(p.start, p.stop)
 

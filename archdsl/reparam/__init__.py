@@ -1,8 +1,9 @@
 """Inference reparameterization: BatchNorm folding and fusion of parallel linear branches.
 
-Three layers, after `torch.nn.utils.fusion`: math.py (tensor algebra), modules.py (module fusion),
-graph.py (the pass over a lowered model's torch.fx graphs). geometry.py holds the torch-free rule for when
-branches are one convolution, shared with ir.py, the same pass over the IR (for `summary`/`draw --deploy`).
+Three layers, after `torch.nn.utils.fusion`: math.py (tensor algebra), modules.py (module fusion), and the
+graph pass: rules.py, the rules written once over a small graph view, applied by two thin adapters, graph.py
+(a lowered model's torch.fx graphs: `reparameterize`) and ir.py (the torch-free IR: `deploy_ir`, for
+`summary`/`draw --deploy`). geometry.py is the torch-free rule for when branches are one convolution.
 Importing this package does not import torch.
 """
 
@@ -23,7 +24,7 @@ def reparameterize(model: "nn.Module", memory_format=None) -> "nn.Module":
 
     Raises `ReparamError` (a `ValueError`) when `model` is in training mode: call `model.eval()` first.
     Weights are stored channels_last unless `memory_format` says otherwise (e.g. `torch.contiguous_format`).
-    See `archdsl.reparam.graph` for the rules; `graph.run` also reports what was left and why.
+    See `archdsl.reparam.rules` for the rules; `graph.run` also reports what was left and why.
     """
     from .graph import reparameterize as _reparameterize
 

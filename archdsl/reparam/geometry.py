@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 Pair = tuple[int, int]
 
+#: why a convolution with an even window and pad="same" is no branch: torch pads one more on the right
+ASYMMETRIC_SAME = "its padding=\"same\" is asymmetric (an even kernel), which one padded kernel cannot express"
+
 
 @dataclass(frozen=True)
 class Branch:

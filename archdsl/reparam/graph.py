@@ -1,15 +1,9 @@
-"""The reparameterization pass over the `torch.fx` graphs of a lowered model.
+"""The rules of rules.py applied to the `torch.fx` graphs of a lowered model: `reparameterize`.
 
-Each `GraphModule` (a block call, a named group) is rewritten after its children, until nothing changes:
-
-1. ops that are the identity at inference (identity, dropout, drop path, an emptied group) are removed;
-2. a BatchNorm right after a convolution (BatchNorm1d after a linear layer) folds into it, also when the
-   convolution ends a child group, provided that nothing else reads the convolution's output;
-3. an `add` whose operands include two or more linear branches of one input (a convolution, a BatchNorm,
-   the input itself, or a group that is just one of those) with compatible geometry (geometry.py) becomes
-   one convolution named `reparam_conv` (timm's name); other operands stay summed with it.
-
-What cannot be folded exactly stays as it is, with the reason in `Reparameterized.kept`.
+Each `GraphModule` (a block call, a named group) is a graph view; its children are rewritten first. What an
+op is comes from the primitive registry through the name that lowering records on each call
+(`node.meta[archdsl.nn.PRIMITIVE]`); a graph that archdsl did not lower (`torch.fx.symbolic_trace`) has no
+such record, and there torch's classes stand in. The weights come from modules.py.
 
 >>> import archdsl
 >>> model = archdsl.load("specs/repvgg_a0.arch").eval()
@@ -22,29 +16,28 @@ from __future__ import annotations
 
 import copy
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import fx, nn
 
-from ..lower.modules import DropPath
-from .geometry import Fused, fuse
-from .modules import BatchNorm, ReparamError, branch_of, bn_unfoldable, fuse_branches, fuse_conv_bn, \
+from ..nn import PRIMITIVE
+from .modules import BatchNorm, ReparamError, bn_unfoldable, branch_of, fuse_branches, fuse_conv_bn, \
     fuse_linear_bn, require_eval
+from .rules import AddPlan, Leaf, Op, Report, Role, rewrite, role_of
 
-INFERENCE_IDENTITIES = (nn.Identity, nn.modules.dropout._DropoutNd, DropPath)
 ADDS = (operator.add, torch.add)
+#: what a graph that archdsl did not lower calls the identity at inference
+FOREIGN_IDENTITIES = (nn.Identity, nn.modules.dropout._DropoutNd)
+#: the module class each role needs, so that a module swapped after lowering is not mistaken for another
+_CLASSES = {"conv": nn.Conv2d, "norm": BatchNorm, "linear": nn.Linear}
 
 
 @dataclass
-class Reparameterized:
+class Reparameterized(Report):
     """The deploy module, what the pass changed, and what it left with the reason (for `--verbose`)."""
 
-    module: nn.Module
-    folded: list[str] = field(default_factory=list)  # BatchNorms folded into the op before them
-    fused: list[str] = field(default_factory=list)  # adds of linear branches now one convolution
-    removed: list[str] = field(default_factory=list)  # ops that are the identity at inference
-    kept: list[str] = field(default_factory=list)  # BatchNorms and adds left as they are, with the reason
+    module: nn.Module | None = None
 
 
 def reparameterize(model: nn.Module, memory_format: torch.memory_format = torch.channels_last) -> nn.Module:
@@ -63,178 +56,140 @@ def run(model: nn.Module, memory_format: torch.memory_format = torch.channels_la
     if not any(isinstance(m, fx.GraphModule) for m in model.modules()):
         raise ReparamError(f"`{type(model).__name__}` holds no torch.fx graph to rewrite: build it with archdsl "
                            "or trace it with torch.fx.symbolic_trace first")
-    result = Reparameterized(copy.deepcopy(model))
+    result = Reparameterized(module=copy.deepcopy(model))
     _walk(result.module, "", result)
     result.module.to(memory_format=memory_format)
     return result
 
 
-def _walk(module: nn.Module, prefix: str, result: Reparameterized) -> None:
+def _walk(module: nn.Module, prefix: str, report: Report) -> None:
     for name, child in list(module.named_children()):
-        _walk(child, f"{prefix}{name}.", result)
+        _walk(child, f"{prefix}{name}.", report)
     if isinstance(module, fx.GraphModule):
-        _GraphPass(module, prefix, result).run()
+        rewrite(FxView(module, prefix), report)
+        module.graph.lint()
+        module.recompile()
 
 
-@dataclass
-class _AddPlan:
-    source: fx.Node
-    members: list[int]  # indices of the fused operands
-    modules: list[nn.Module | None]  # None for the identity operand
-    fused: Fused
+def op_of(module: nn.Module, primitive: str | None) -> Op:
+    """What the rules need to know of a leaf module, built from the primitive `primitive` (None: unknown)."""
+    kind = type(module).__name__
+    if primitive is not None:
+        role = role_of(primitive)
+        if role in _CLASSES and not isinstance(module, _CLASSES[role]):
+            role = "other"
+    elif isinstance(module, FOREIGN_IDENTITIES):
+        role = "identity"
+    else:
+        role = next((r for r, cls in _CLASSES.items() if isinstance(module, cls)), "other")
+    if role == "conv":
+        return Op("conv", kind, module.in_channels, branch=branch_of(module))
+    if role == "norm":
+        rank = 3 if isinstance(module, nn.BatchNorm2d) else 1
+        return Op("norm", kind, module.num_features, rank, branch_of(module), bn_unfoldable(module))
+    return Op(role, kind)
 
 
-class _GraphPass:
-    def __init__(self, gm: fx.GraphModule, prefix: str, result: Reparameterized):
-        self.gm, self.graph, self.prefix, self.result = gm, gm.graph, prefix, result
+class FxView:
+    """One `GraphModule` as a graph view (rules.GraphView): fx nodes are the values."""
 
-    def run(self) -> None:
-        while any([self._drop_identities(), self._fold_norms(), self._fuse_adds()]):
-            pass
-        for node in self._norm_nodes():
-            self.result.kept.append(f"`{self._name(node)}`: kept, {self._match_norm(node)}")
-        for root, operands in self._add_chains():
-            self.result.kept.append(f"`{self._name(root)}`: kept, {self._match_add(operands)}")
-        self.graph.lint()
-        self.gm.recompile()
+    def __init__(self, gm: fx.GraphModule, prefix: str):
+        self.gm, self.graph, self.prefix = gm, gm.graph, prefix
 
-    # -- 1. identities
+    # -- reading
 
-    def _drop_identities(self) -> bool:
-        changed = False
-        for node in list(self.graph.nodes):
-            module = self._module(node)
-            if module is None or len(node.args) != 1 or node.kwargs \
-                    or not (isinstance(module, INFERENCE_IDENTITIES) or _is_empty_graph(module)):
-                continue
-            node.replace_all_uses_with(node.args[0])
-            self._erase(node)
-            self.result.removed.append(f"`{self._name(node)}`: removed, the identity at inference")
-            changed = True
-        return changed
+    def nodes(self) -> list[fx.Node]:
+        return [n for n in self.graph.nodes if n.op not in ("placeholder", "output")]
 
-    # -- 2. BatchNorm into the convolution or linear layer before it
+    def output(self):
+        return next(n for n in reversed(self.graph.nodes) if n.op == "output").args[0]
 
-    def _norm_nodes(self) -> list[fx.Node]:
-        return [n for n in self.graph.nodes if isinstance(self._module(n), BatchNorm)]
+    def is_input(self, value) -> bool:
+        return isinstance(value, fx.Node) and value.op == "placeholder"
 
-    def _fold_norms(self) -> bool:
-        changed = False
-        for node in self._norm_nodes():
-            match = self._match_norm(node)
-            if not isinstance(match, tuple):
-                continue
-            path, producer = match
-            bn = self._module(node)
-            fused = fuse_conv_bn(producer, bn) if isinstance(producer, nn.Conv2d) else fuse_linear_bn(producer, bn)
-            _set_submodule(self.gm, path, fused)
-            node.replace_all_uses_with(node.args[0])
-            self._erase(node)
-            self.result.folded.append(f"`{self._name(node)}`: folded into `{self.prefix}{path}`")
-            changed = True
-        return changed
+    def users(self, value) -> list[fx.Node]:
+        if not isinstance(value, fx.Node):
+            return []
+        return [user for user in value.users for _ in range(_uses(user, value))]
 
-    def _match_norm(self, node: fx.Node) -> tuple[str, nn.Module] | str:
-        """The producer to fold the BatchNorm `node` into (its path and module), or why there is none."""
-        bn = self._module(node)
-        if reason := bn_unfoldable(bn):
-            return reason
-        source = node.args[0] if len(node.args) == 1 and not node.kwargs else None
-        if not isinstance(source, fx.Node):
-            return "its input is not a single value of this graph"
-        if source.op == "placeholder":
-            return f"it normalizes the input of `{self.prefix.rstrip('.') or 'the model'}` (a pre-activation norm)"
-        if len(source.users) > 1:
-            return f"{self._describe(source)} has {len(source.users)} users, so folding would change the others"
-        path = _producer(self.gm, source)
-        wanted = nn.Conv2d if isinstance(bn, nn.BatchNorm2d) else nn.Linear
-        producer = self.gm.get_submodule(path) if path else None
-        if not isinstance(producer, wanted):
-            return (f"it follows {self._describe(source)}, not a {wanted.__name__}: only a norm right after a "
-                    "linear op folds (a nonlinearity, pooling or merge in between is not linear)")
-        return path, producer
-
-    # -- 3. sums of linear branches into one convolution
-
-    def _add_chains(self) -> list[tuple[fx.Node, list[fx.Node]]]:
-        """Each maximal chain of binary adds, as its last add and its operands in order."""
-        chains = []
-        for node in self.graph.nodes:
-            if _is_add(node) and not (len(node.users) == 1 and _is_add(next(iter(node.users)))):
-                chains.append((node, _operands(node)))
-        return chains
-
-    def _fuse_adds(self) -> bool:
-        for root, operands in self._add_chains():
-            plan = self._match_add(operands)
-            if isinstance(plan, _AddPlan):
-                self._apply_add(root, operands, plan)
-                return True  # other chains may read this one: match them again on the new graph
-        return False
-
-    def _match_add(self, operands: list[fx.Node]) -> _AddPlan | str:
-        branches = [self._linear_branch(op) for op in operands]
-        best = None
-        for source in dict.fromkeys(b[0] for b in branches if b is not None and isinstance(b[1], nn.Conv2d)):
-            members = [i for i, (op, b) in enumerate(zip(operands, branches))
-                       if op is source or (b is not None and b[0] is source)]
-            if best is None or len(members) > len(best[1]):
-                best = source, members
-        if best is None or len(best[1]) < 2:
-            parts = [f"{self._describe(op)} is a {type(b[1]).__name__} of {self._describe(b[0])}" if b
-                     else f"{self._describe(op)} is not one conv or BatchNorm read only by the add"
-                     if op.op == "call_module" else f"{self._describe(op)} enters as it is"
-                     for op, b in zip(operands, branches)]
-            return f"no convolution and another operand are linear ops of one value: {'; '.join(parts)}"
-        source, members = best
-        modules = [None if operands[i] is source else branches[i][1] for i in members]
-        channels = next(m.in_channels for m in modules if isinstance(m, nn.Conv2d))
-        geometries = [branch_of(m, channels) for m in modules]
-        reason = next((g for g in geometries if isinstance(g, str)), None) or fuse(geometries)
-        if isinstance(reason, str):
-            return f"its linear branches cannot be one convolution: {reason}"
-        return _AddPlan(source, members, modules, reason)
-
-    def _linear_branch(self, node: fx.Node) -> tuple[fx.Node, nn.Module] | None:
-        """(input, module) when `node` is one Conv2d or BatchNorm2d of its input, read only by the add."""
-        if node.op != "call_module" or len(node.users) != 1 or len(node.args) != 1 or node.kwargs:
+    def source(self, node) -> fx.Node | None:
+        if not isinstance(node, fx.Node) or node.op != "call_module" or len(node.args) != 1 or node.kwargs \
+                or not isinstance(node.args[0], fx.Node):
             return None
-        path = _single_op(self.gm, node)
-        module = self.gm.get_submodule(path) if path else None
-        if not isinstance(module, (nn.Conv2d, nn.BatchNorm2d)) or not isinstance(node.args[0], fx.Node):
-            return None
-        return node.args[0], module
+        return node.args[0]
 
-    def _apply_add(self, root: fx.Node, operands: list[fx.Node], plan: _AddPlan) -> None:
-        fused = fuse_branches(plan.modules, plan.fused)
-        first = operands[plan.members[0]]
-        anchor = first.target.split(".")[0] if first.op == "call_module" else None
+    def op(self, node) -> Op | None:
+        module = self._module(node)
+        if module is None or isinstance(module, fx.GraphModule):
+            return None
+        return op_of(module, node.meta.get(PRIMITIVE))
+
+    def group(self, node) -> FxView | None:
+        module = self._module(node)
+        return FxView(module, f"{self.prefix}{node.target}.") if isinstance(module, fx.GraphModule) else None
+
+    def is_add(self, node) -> bool:
+        return isinstance(node, fx.Node) and node.op == "call_function" and node.target in ADDS \
+            and len(node.args) == 2 and not node.kwargs and all(isinstance(a, fx.Node) for a in node.args)
+
+    def operands(self, add: fx.Node) -> list[fx.Node]:
+        return list(add.args)
+
+    def path(self, node: fx.Node) -> str:
+        return node.target
+
+    def name(self, node: fx.Node) -> str:
+        return f"{self.prefix}{node.target if node.op == 'call_module' else node.name}"
+
+    def describe(self, value: fx.Node) -> str:
+        if value.op == "call_module":
+            return f"`{self.name(value)}` ({type(self._module(value)).__name__})"
+        if value.op == "placeholder":
+            return f"the input of `{self.prefix.rstrip('.') or 'the model'}`"
+        what = getattr(value.target, "__name__", str(value.target))
+        return f"`{self.name(value)}` ({what})"
+
+    def kind_name(self, role: Role) -> str:
+        return _CLASSES["conv" if role == "conv" else "linear"].__name__
+
+    # -- editing
+
+    def bypass(self, node: fx.Node) -> None:
+        node.replace_all_uses_with(node.args[0])
+        self._erase(node)
+
+    def fold(self, norm: fx.Node, into: Leaf) -> None:
+        producer, bn = self.gm.get_submodule(into.path), self._module(norm)
+        fused = fuse_conv_bn(producer, bn) if into.op.role == "conv" else fuse_linear_bn(producer, bn)
+        _set_submodule(self.gm, into.path, fused)
+        self.bypass(norm)
+
+    def fuse(self, adds: list[fx.Node], operands: list[fx.Node], plan: AddPlan) -> str:
+        modules = [None if leaf is None else self.gm.get_submodule(leaf.path) for leaf in plan.leaves]
+        fused = fuse_branches(modules, plan.fused)
+        anchor = next(operands[i].target.split(".")[0] for i, leaf in zip(plan.members, plan.leaves) if leaf)
         name = _insert_submodule(self.gm, "reparam_conv", fused, before=anchor)
-        with self.graph.inserting_before(root):
+        first = plan.members[0]
+        with self.graph.inserting_before(adds[0]):
             conv = self.graph.call_module(name, (plan.source,))
-            kept = [conv if i == plan.members[0] else op for i, op in enumerate(operands)
-                    if i == plan.members[0] or i not in plan.members]
+            kept = [conv if i == first else op for i, op in enumerate(operands) if i == first or i not in plan.members]
             total = kept[0]
             for operand in kept[1:]:
                 total = self.graph.call_function(operator.add, (total, operand))
-        adds = _chain(root)
-        root.replace_all_uses_with(total)
-        for node in adds:
-            self.graph.erase_node(node)
-        fused_names = []
-        for i in plan.members:
-            if operands[i] is not plan.source:
-                fused_names.append(f"`{self._name(operands[i])}`")
+        adds[0].replace_all_uses_with(total)
+        for add in adds:  # the outermost first: each is then read by nothing
+            self.graph.erase_node(add)
+        for i, leaf in zip(plan.members, plan.leaves):
+            if leaf is not None:
                 self._erase(operands[i])
-            else:
-                fused_names.append("the identity")
-        others = f", {len(kept) - 1} other operand(s) still added to it" if len(kept) > 1 else ""
-        self.result.fused.append(f"`{self.prefix}{name}`: fused {', '.join(fused_names)}{others}")
+        return name
 
     # -- helpers
 
-    def _module(self, node: fx.Node) -> nn.Module | None:
-        return self.gm.get_submodule(node.target) if node.op == "call_module" else None
+    def _module(self, node) -> nn.Module | None:
+        if not isinstance(node, fx.Node) or node.op != "call_module":
+            return None
+        return self.gm.get_submodule(node.target)
 
     def _erase(self, node: fx.Node) -> None:
         target = node.target if node.op == "call_module" else None
@@ -242,75 +197,12 @@ class _GraphPass:
         if target is not None and not any(n.op == "call_module" and n.target == target for n in self.graph.nodes):
             self.gm.delete_submodule(target)
 
-    def _name(self, node: fx.Node) -> str:
-        if node.op == "call_module":
-            return f"{self.prefix}{node.target}"
-        return f"{self.prefix}{node.name}"
 
-    def _describe(self, node: fx.Node) -> str:
-        if node.op == "call_module":
-            return f"`{self._name(node)}` ({type(self._module(node)).__name__})"
-        if node.op == "placeholder":
-            return f"the input of `{self.prefix.rstrip('.') or 'the model'}`"
-        what = getattr(node.target, "__name__", str(node.target))
-        return f"`{self._name(node)}` ({what})"
-
-
-def _is_add(node: fx.Node) -> bool:
-    return node.op == "call_function" and node.target in ADDS and len(node.args) == 2 and not node.kwargs \
-        and all(isinstance(a, fx.Node) for a in node.args)
-
-
-def _operands(add: fx.Node) -> list[fx.Node]:
-    """The operands of a chain of adds, in order; an inner add read only by this chain is expanded."""
-    out = []
-    for arg in add.args:
-        out.extend(_operands(arg) if _is_add(arg) and len(arg.users) == 1 else [arg])
-    return out
-
-
-def _chain(add: fx.Node) -> list[fx.Node]:
-    """The add nodes of a chain, outermost first (the order in which they can be erased)."""
-    out = [add]
-    for arg in add.args:
-        if _is_add(arg) and len(arg.users) == 1:
-            out.extend(_chain(arg))
-    return out
-
-
-def _single_op(gm: fx.GraphModule, node: fx.Node) -> str | None:
-    """The path of the leaf module when `node` is one module call on its input, through one-op groups."""
-    module = gm.get_submodule(node.target)
-    if not isinstance(module, fx.GraphModule):
-        return node.target
-    body = [n for n in module.graph.nodes if n.op not in ("placeholder", "output")]
-    output = next(n for n in module.graph.nodes if n.op == "output")
-    if len(body) != 1 or body[0].op != "call_module" or output.args[0] is not body[0] \
-            or len(body[0].args) != 1 or getattr(body[0].args[0], "op", None) != "placeholder":
-        return None
-    inner = _single_op(module, body[0])
-    return f"{node.target}.{inner}" if inner else None
-
-
-def _producer(gm: fx.GraphModule, node: fx.Node) -> str | None:
-    """The path of the leaf module whose output `node` is, looking into a group that ends with it."""
-    if node.op != "call_module":
-        return None
-    module = gm.get_submodule(node.target)
-    if not isinstance(module, fx.GraphModule):
-        return node.target
-    last = next(n for n in module.graph.nodes if n.op == "output").args[0]
-    if not isinstance(last, fx.Node) or len(last.users) != 1:
-        return None
-    inner = _producer(module, last)
-    return f"{node.target}.{inner}" if inner else None
-
-
-def _is_empty_graph(module: nn.Module) -> bool:
-    if not isinstance(module, fx.GraphModule):
-        return False
-    nodes = list(module.graph.nodes)
-    return len(nodes) == 2 and nodes[1].op == "output" and nodes[1].args[0] is nodes[0]
+def _uses(user: fx.Node, value: fx.Node) -> int:
+    """How many times `user` reads `value` (`x + x` reads it twice)."""
+    read: list[fx.Node] = []
+    fx.node.map_arg((user.args, user.kwargs), read.append)
+    return read.count(value)
 
 
 def _set_submodule(root: nn.Module, path: str, module: nn.Module) -> None:

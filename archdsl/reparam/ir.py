@@ -1,8 +1,8 @@
-"""The reparameterization pass over the IR, torch-free: the deploy network's structure, shapes and counts.
+"""The rules of rules.py applied to the IR, torch-free: the deploy network's structure, shapes and counts.
 
-It applies the rules of graph.py in the same order, with the same geometry (geometry.py), so lowering the
-result gives the modules, names and parameter shapes that `reparameterize(lower(network))` gives (tested).
-`summary --deploy` and `draw --deploy` use it without building anything.
+The same rules as `reparameterize` (graph.py) over the same facts, so lowering the result gives the modules,
+names and parameter shapes that `reparameterize(lower(network))` gives (tested on every spec). `summary
+--deploy`, `draw --deploy` and `--emit ir --deploy` use it without building anything.
 
 >>> import archdsl
 >>> deploy_ir(archdsl.check("specs/repvgg_a0.arch")).param_count
@@ -11,32 +11,46 @@ result gives the modules, names and parameter shapes that `reparameterize(lower(
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..ir import Graph, GroupNode, MergeNode, Network, OpNode
 from ..primitives import REGISTRY
 from ..primitives.base import pair
+from ..primitives.conv import conv_padding
 from ..types import TensorType
-from .geometry import Branch, Fused, fuse
+from .geometry import ASYMMETRIC_SAME, Branch
+from .rules import AddPlan, Leaf, Op, Report, Role, rewrite, role_of
 
-FOLDS_INTO = {3: "conv", 1: "linear"}  # a BatchNorm on feature maps follows a conv; on flat features, a linear
+SUM = "add"  # the combinator whose operands the rules fuse
+
+
+@dataclass
+class DeployIR(Report):
+    """The deploy network, what the pass changed, and what it left with the reason."""
+
+    network: Network | None = None
 
 
 def deploy_ir(network: Network) -> Network:
     """The network with BatchNorms folded, inference identities removed and linear branches fused."""
-    graph = _rewrite(network.graph)
-    return network.model_copy(update={"graph": graph, "param_count": _sum(graph, "param_count"),
-                                      "macs": _sum(graph, "macs")})
+    return run(network).network
 
 
-def _rewrite(graph: Graph) -> Graph:
-    nodes = [_rewrite_group(n) if isinstance(n, GroupNode) else n for n in graph.nodes]
-    work = _Work(graph.input, nodes, graph.output)
-    while any([work.drop_identities(), work.fold_norms(), work.fuse_adds()]):
-        pass
-    return work.graph()
+def run(network: Network) -> DeployIR:
+    """`deploy_ir`, also reporting each change and each pattern left with its reason (as `graph.run` does)."""
+    result = DeployIR()
+    graph = _rewrite(network.graph, "", result)
+    result.network = network.model_copy(update={"graph": graph, "param_count": _sum(graph, "param_count"),
+                                                "macs": _sum(graph, "macs")})
+    return result
 
 
-def _rewrite_group(node: GroupNode) -> GroupNode:
-    return _with_graph(node, _rewrite(node.graph))
+def _rewrite(graph: Graph, prefix: str, report: Report) -> Graph:
+    nodes = tuple(_with_graph(n, _rewrite(n.graph, f"{prefix}{n.name}.", report)) if isinstance(n, GroupNode)
+                  else n for n in graph.nodes)
+    view = IRView(graph.model_copy(update={"nodes": nodes}), prefix)
+    rewrite(view, report)
+    return view.graph()
 
 
 def _with_graph(node: GroupNode, graph: Graph) -> GroupNode:
@@ -48,188 +62,156 @@ def _sum(graph: Graph, attribute: str) -> int:
     return sum(getattr(n, attribute, 0) for n in graph.nodes)
 
 
-class _Work:
-    """One graph being rewritten: an ordered node list, edited in place, renumbered at the end."""
+class Value:
+    """One value of a graph being rewritten: the input (`node` None) or a node, reading other values."""
 
-    def __init__(self, input: TensorType, nodes: list, output: int):
-        self.input, self.nodes, self.output = input, nodes, output
+    __slots__ = ("node", "inputs", "type")
 
-    def type_of(self, id: int) -> TensorType:
-        return self.input if id == 0 else self.node(id).out
+    def __init__(self, node, inputs: list[Value], type: TensorType | None):
+        self.node, self.inputs, self.type = node, inputs, type
 
-    def node(self, id: int):
-        return next(n for n in self.nodes if n.id == id)
 
-    def users(self, id: int) -> int:
-        return sum(n.inputs.count(id) for n in self.nodes) + (self.output == id)
+_OUTPUT = Value(None, [], None)  # the graph's output, as a user of the value it returns
 
-    def replace_uses(self, old: int, new: int) -> None:
-        self.nodes = [n.model_copy(update={"inputs": tuple(new if i == old else i for i in n.inputs)})
-                      if old in n.inputs else n for n in self.nodes]
-        self.output = new if self.output == old else self.output
 
-    def remove(self, id: int) -> None:
-        self.nodes = [n for n in self.nodes if n.id != id]
+class IRView:
+    """One IR graph as a graph view (rules.GraphView): an ordered list of values, edited in place."""
 
-    def replace(self, node) -> None:
-        self.nodes = [node if n.id == node.id else n for n in self.nodes]
-
-    def bypass(self, node) -> None:
-        self.replace_uses(node.id, node.inputs[0])
-        self.remove(node.id)
-
-    # -- 1. identities
-
-    def drop_identities(self) -> bool:
-        changed = False
-        for node in list(self.nodes):
-            if (isinstance(node, OpNode) and (node.op == "identity" or REGISTRY[node.op].inference_identity)) \
-                    or (isinstance(node, GroupNode) and not node.graph.nodes and node.graph.output == 0):
-                self.bypass(node)
-                changed = True
-        return changed
-
-    # -- 2. BatchNorm into the conv or linear before it
-
-    def fold_norms(self) -> bool:
-        changed = False
-        for node in [n for n in self.nodes if isinstance(n, OpNode) and n.op == "bn"]:
-            source = node.inputs[0]
-            if source == 0 or self.users(source) > 1:
-                continue
-            producer = self.node(source)
-            folded = _fold_into(producer, FOLDS_INTO[node.out.rank])
-            if folded is not None:
-                self.replace(folded)
-                self.bypass(node)
-                changed = True
-        return changed
-
-    # -- 3. sums of linear branches
-
-    def fuse_adds(self) -> bool:
-        for node in list(self.nodes):
-            if isinstance(node, MergeNode) and node.op == "add" and self._fuse_add(node):
-                return True  # as graph.py: match the remaining adds again on the new graph
-        return False
-
-    def _fuse_add(self, merge: MergeNode) -> bool:
-        operands = list(merge.inputs)
-        branches = [self._linear_branch(i) for i in operands]
-        sources = [b[0] for b in branches if b is not None and b[1].op == "conv"]
-        best = None
-        for source in dict.fromkeys(sources):
-            members = [k for k, (i, b) in enumerate(zip(operands, branches))
-                       if i == source or (b is not None and b[0] == source)]
-            if best is None or len(members) > len(best[1]):
-                best = source, members
-        if best is None or len(best[1]) < 2:
-            return False
-        source, members = best
-        channels = self.type_of(source).c
-        geometries = [Branch(channels, channels) if operands[k] == source else _branch(branches[k][1], channels)
-                      for k in members]
-        if any(g is None for g in geometries):
-            return False
-        plan = fuse(geometries)
-        if isinstance(plan, str):
-            return False
-        self._apply(merge, source, operands, members, plan)
-        return True
-
-    def _linear_branch(self, id: int) -> tuple[int, OpNode] | None:
-        """(input, op) when operand `id` is one conv or bn of its input, read only by the add."""
-        if id == 0 or self.users(id) != 1:
-            return None
-        node = self.node(id)
-        leaf = _single_op(node)
-        if leaf is None or leaf.op not in ("conv", "bn") or leaf.out.rank != 3:
-            return None
-        return node.inputs[0], leaf
-
-    def _apply(self, merge: MergeNode, source: int, operands: list[int], members: list[int], plan: Fused) -> None:
-        g = plan.branch
-        conv = REGISTRY["conv"]
-        params = conv.Params(out=g.out_channels, kernel=_square(g.kernel), stride=_square(g.stride),
-                             pad=_square(g.padding), dilation=_square(g.dilation), groups=g.groups, bias=True)
-        x, y = self.type_of(source), merge.out
-        names = {n.name for n in self.nodes if isinstance(n, (OpNode, GroupNode))}
-        name, i = "reparam_conv", 1
-        while name in names:
-            name, i = f"reparam_conv_{i}", i + 1
-        new_id = max(n.id for n in self.nodes) + 1
-        fused = OpNode.model_construct(id=new_id, inputs=(source,), out=y, span=merge.span, op="conv",
-                                       params=params, name=name, param_count=conv.param_count(params, x, y),
-                                       macs=conv.macs(params, x, y), kind="op")
-        anchor = next((operands[k] for k in members if operands[k] != source), None)
-        position = next(k for k, n in enumerate(self.nodes) if n.id == anchor)
-        self.nodes.insert(position, fused)
-        kept = [new_id if k == members[0] else i for k, i in enumerate(operands) if k == members[0] or k not in members]
-        for k in members:
-            if operands[k] != source:
-                self.remove(operands[k])
-        if len(kept) == 1:
-            self.replace_uses(merge.id, new_id)
-            self.remove(merge.id)
-        else:
-            self.replace(merge.model_copy(update={"inputs": tuple(kept)}))
+    def __init__(self, graph: Graph, prefix: str):
+        self.prefix = prefix
+        self.input = Value(None, [], graph.input)
+        by_id = {0: self.input}
+        self.values: list[Value] = []
+        for node in graph.nodes:
+            by_id[node.id] = Value(node, [by_id[i] for i in node.inputs], node.out)
+            self.values.append(by_id[node.id])
+        self.out = by_id[graph.output]
 
     def graph(self) -> Graph:
-        """The rewritten graph, its nodes renumbered 1..n in order (id 0 stays the input)."""
-        ids = {0: 0, **{n.id: k + 1 for k, n in enumerate(self.nodes)}}
-        nodes = tuple(n.model_copy(update={"id": ids[n.id], "inputs": tuple(ids[i] for i in n.inputs)})
-                      for n in self.nodes)
-        return Graph.model_construct(input=self.input, nodes=nodes, output=ids[self.output])
+        """The graph as it now is, its nodes renumbered 1..n in order (id 0 stays the input)."""
+        ids = {id(self.input): 0, **{id(v): k + 1 for k, v in enumerate(self.values)}}
+        nodes = tuple(v.node.model_copy(update={"id": ids[id(v)], "inputs": tuple(ids[id(i)] for i in v.inputs)})
+                      for v in self.values)
+        return Graph.model_construct(input=self.input.type, nodes=nodes, output=ids[id(self.out)])
+
+    # -- reading
+
+    def nodes(self) -> list[Value]:
+        return list(self.values)
+
+    def output(self) -> Value:
+        return self.out
+
+    def is_input(self, value: Value) -> bool:
+        return value is self.input
+
+    def users(self, value: Value) -> list[Value]:
+        return [u for u in self.values for i in u.inputs if i is value] + ([_OUTPUT] if self.out is value else [])
+
+    def source(self, value: Value) -> Value | None:
+        return value.inputs[0] if isinstance(value.node, (OpNode, GroupNode)) else None
+
+    def op(self, value: Value) -> Op | None:
+        return op_of(value.node, value.inputs[0].type) if isinstance(value.node, OpNode) else None
+
+    def group(self, value: Value) -> IRView | None:
+        node = value.node
+        return IRView(node.graph, f"{self.prefix}{node.name}.") if isinstance(node, GroupNode) else None
+
+    def is_add(self, value: Value) -> bool:
+        return isinstance(value.node, MergeNode) and value.node.op == SUM
+
+    def operands(self, add: Value) -> list[Value]:
+        return list(add.inputs)
+
+    def path(self, value: Value) -> str:
+        return value.node.name
+
+    def name(self, value: Value) -> str:
+        node = value.node
+        return f"{self.prefix}{node.op if isinstance(node, MergeNode) else node.name}"
+
+    def describe(self, value: Value) -> str:
+        node = value.node
+        if node is None:
+            return f"the input of `{self.prefix.rstrip('.') or 'the model'}`"
+        kind = (node.block or "group") if isinstance(node, GroupNode) else node.op
+        return f"`{self.name(value)}` ({kind})"
+
+    def kind_name(self, role: Role) -> str:
+        return role
+
+    # -- editing
+
+    def bypass(self, value: Value) -> None:
+        self._replace_uses(value, value.inputs[0])
+        self.values.remove(value)
+
+    def fold(self, norm: Value, into: Leaf) -> None:
+        producer = norm.inputs[0]
+        producer.node = _with_bias(producer.node, into.path.split(".")[1:])
+        self.bypass(norm)
+
+    def fuse(self, adds: list[Value], operands: list[Value], plan: AddPlan) -> str:
+        g, conv, root = plan.fused.branch, REGISTRY["conv"], adds[0]
+        params = conv.Params(out=g.out_channels, kernel=_square(g.kernel), stride=_square(g.stride),
+                             pad=_square(g.padding), dilation=_square(g.dilation), groups=g.groups, bias=True)
+        x, y = plan.source.type, root.node.out
+        taken = {v.node.name for v in self.values if isinstance(v.node, (OpNode, GroupNode))}
+        name, i = "reparam_conv", 1
+        while name in taken:
+            name, i = f"reparam_conv_{i}", i + 1
+        node = OpNode.model_construct(id=0, inputs=(), out=y, span=root.node.span, op="conv", params=params,
+                                      name=name, param_count=conv.param_count(params, x, y),
+                                      macs=conv.macs(params, x, y), kind="op")
+        fused = Value(node, [plan.source], y)
+        anchor = next(operands[i] for i, leaf in zip(plan.members, plan.leaves) if leaf)
+        self.values.insert(self.values.index(anchor), fused)
+        first = plan.members[0]
+        kept = [fused if i == first else op for i, op in enumerate(operands) if i == first or i not in plan.members]
+        for i, leaf in zip(plan.members, plan.leaves):
+            if leaf is not None:
+                self.values.remove(operands[i])
+        for add in adds[1:]:
+            self.values.remove(add)
+        if len(kept) == 1:
+            self._replace_uses(root, fused)
+            self.values.remove(root)
+        else:
+            root.inputs = kept
+        return name
+
+    def _replace_uses(self, old: Value, new: Value) -> None:
+        for value in self.values:
+            value.inputs = [new if i is old else i for i in value.inputs]
+        if self.out is old:
+            self.out = new
 
 
-def _fold_into(producer, op: str):
-    """`producer` (an op, or a group ending with one) with its `op` taking a bias, or None if it cannot."""
-    if isinstance(producer, OpNode):
-        if producer.op != op:
-            return None
-        added_bias = 0 if producer.params.bias else producer.params.out
-        return producer.model_copy(update={"params": producer.params.model_copy(update={"bias": True}),
-                                           "param_count": producer.param_count + added_bias})
-    if isinstance(producer, GroupNode):
-        inner = producer.graph
-        if inner.output == 0:
-            return None
-        work = _Work(inner.input, list(inner.nodes), inner.output)
-        if work.users(inner.output) != 1:
-            return None
-        folded = _fold_into(work.node(inner.output), op)
-        if folded is None:
-            return None
-        work.replace(folded)
-        return _with_graph(producer, Graph.model_construct(input=inner.input, nodes=tuple(work.nodes),
-                                                          output=inner.output))
-    return None
+def op_of(node: OpNode, x: TensorType) -> Op:
+    """What the rules need to know of an op reading a tensor of type `x`; the registry says what it is."""
+    role = role_of(node.op)
+    if role == "conv":
+        p = node.params
+        padding = conv_padding(p)
+        branch = ASYMMETRIC_SAME if isinstance(padding, str) else \
+            Branch(x.c, p.out, pair(p.kernel), pair(p.stride), padding, pair(p.dilation), p.groups)
+        return Op("conv", node.op, x.c, branch=branch)
+    if role == "norm":
+        c = node.out.c
+        return Op("norm", node.op, c, node.out.rank, Branch(c, c))
+    return Op(role, node.op)
 
 
-def _single_op(node):
-    """The op when `node` is one op on its input, through groups holding only that op; else None."""
-    if isinstance(node, OpNode):
-        return node
-    if isinstance(node, GroupNode):
-        inner = node.graph
-        if len(inner.nodes) == 1 and inner.output == inner.nodes[0].id and inner.nodes[0].inputs == (0,):
-            return _single_op(inner.nodes[0])
-    return None
-
-
-def _branch(op: OpNode, channels: int) -> Branch | None:
-    if op.op == "bn":
-        return Branch(channels, channels)
-    p = op.params
-    kernel, dilation = pair(p.kernel), pair(p.dilation)
-    if p.pad == "same":
-        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        if any(t % 2 for t in totals):
-            return None
-        padding = tuple(t // 2 for t in totals)
-    else:
-        padding = pair(p.pad)
-    return Branch(channels, p.out, kernel, pair(p.stride), padding, dilation, p.groups)
+def _with_bias(node, path: list[str]):
+    """`node` (an op, or a group holding it at `path`) with that op's bias on: a norm folded into it."""
+    if not path:
+        added = 0 if node.params.bias else node.params.out
+        return node.model_copy(update={"params": node.params.model_copy(update={"bias": True}),
+                                       "param_count": node.param_count + added})
+    inner = node.graph
+    nodes = tuple(_with_bias(n, path[1:]) if getattr(n, "name", None) == path[0] else n for n in inner.nodes)
+    return _with_graph(node, inner.model_copy(update={"nodes": nodes}))
 
 
 def _square(value: tuple[int, int]) -> int | tuple[int, int]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..primitives.conv import same_padding
 from . import math
-from .geometry import Branch, Fused
+from .geometry import ASYMMETRIC_SAME, Branch, Fused
 
 BatchNorm = (nn.BatchNorm1d, nn.BatchNorm2d)
 
@@ -82,10 +83,7 @@ def _symmetric_padding(conv: nn.Conv2d) -> tuple[int, int] | str:
         return tuple(conv.padding)
     if conv.padding == "valid":
         return (0, 0)
-    totals = [d * (k - 1) for k, d in zip(conv.kernel_size, conv.dilation)]
-    if any(t % 2 for t in totals):
-        return "its padding=\"same\" is asymmetric (an even kernel), which one padded kernel cannot express"
-    return tuple(t // 2 for t in totals)
+    return same_padding(conv.kernel_size, conv.dilation) or ASYMMETRIC_SAME
 
 
 @torch.no_grad()

@@ -1,4 +1,4 @@
-"""The few torch modules that torch.nn lacks; everything else lowers to stock `torch.nn` modules."""
+"""Channel reordering and selection of ShuffleNet v1/v2 (Zhang et al. 2017, Ma et al. 2018)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,9 @@ import torch
 from torch import nn
 
 
-class DropPath(nn.Module):
-    """Stochastic depth, row mode, as `torchvision.ops.StochasticDepth(p, "row")`."""
-
-    def __init__(self, p: float):
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        keep = 1.0 - self.p
-        noise = torch.empty([x.shape[0]] + [1] * (x.ndim - 1), dtype=x.dtype, device=x.device).bernoulli_(keep)
-        return x * noise.div_(keep)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
-
-
 class ChannelShuffle(nn.Module):
+    """(g, C/g) -> (C/g, g) channel order, so that the next grouped convolution mixes the groups."""
+
     def __init__(self, groups: int):
         super().__init__()
         self.groups = groups
@@ -39,6 +23,8 @@ class ChannelShuffle(nn.Module):
 
 
 class ChannelSlice(nn.Module):
+    """Channels `start..stop-1`: one half of ShuffleNet v2's channel split."""
+
     def __init__(self, start: int, stop: int):
         super().__init__()
         self.start, self.stop = start, stop

@@ -1,0 +1,14 @@
+"""The few torch modules that `torch.nn` lacks, at the bottom of the layers.
+
+The primitives' builders and the reparameterization pass both name them, so they live below both; everything
+else lowers to stock `torch.nn` modules. Importing this package imports torch.
+"""
+
+from .channels import ChannelShuffle, ChannelSlice
+from .drop_path import DropPath
+
+#: the `torch.fx` node meta key under which lowering records the primitive that built each module call
+#: (`"dropout"`), so that a pass over the fx graph asks the primitive registry instead of guessing from classes
+PRIMITIVE = "archdsl_primitive"
+
+__all__ = ["PRIMITIVE", "ChannelShuffle", "ChannelSlice", "DropPath"]
