@@ -2,18 +2,32 @@
 
 Nothing is downloaded: weights come from a file the user has. Files are read with `weights_only=True`, so a
 checkpoint can never run code; a pickled model is refused with a hint to save its `state_dict()` instead.
+
+A file is inspected before torch reads it (issue 14): only a regular file is opened (a FIFO would block), and
+what it would inflate to (the sizes its zip directory declares, or its length for the older uncompressed format)
+must fit what the model can use (`Budgets.weights_ratio` times its state_dict's bytes, plus
+`Budgets.weights_extra_bytes`), so a small compressed file cannot make torch allocate gigabytes. Values that
+cannot be the model's are refused after reading: integers or booleans for floating-point entries, NaN or
+infinities.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 import re
+import stat
+import warnings
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Mapping
 
 import torch
 from torch import nn
+
+from .budgets import Budgets, machine_memory
+from .safe_io import file_kind
 
 # BatchNorm's batch counter: older checkpoints lack it and `load_state_dict` fills it in, so it may be missing.
 COUNTER = "num_batches_tracked"
@@ -23,17 +37,19 @@ class WeightsError(ValueError):
     """The file is not a state_dict, or does not fit the model; the message names the first mismatch."""
 
 
-def read_state_dict(source: str | Path | Mapping[str, torch.Tensor] | nn.Module) -> "OrderedDict[str, torch.Tensor]":
+def read_state_dict(source: str | Path | Mapping[str, torch.Tensor] | nn.Module, *,
+                    max_bytes: int | None = None) -> "OrderedDict[str, torch.Tensor]":
     """A state_dict from a file (plain, or wrapped as {"state_dict": ...} / {"model": ...}), a mapping or a module.
 
-    DataParallel/DDP's `module.` prefix is removed.
+    DataParallel/DDP's `module.` prefix is removed. A file that would inflate to more than `max_bytes` (by
+    default half the machine's memory) is refused before it is read.
     """
     if isinstance(source, nn.Module):
         state = source.state_dict()
     elif isinstance(source, Mapping):
         state = source
     else:
-        state = _load_file(Path(source))
+        state = _load_file(Path(source), machine_memory() // 2 if max_bytes is None else max_bytes)
     for wrapper in ("state_dict", "model", "model_state_dict"):
         if isinstance(state, Mapping) and wrapper in state and isinstance(state[wrapper], Mapping):
             state = state[wrapper]
@@ -49,12 +65,19 @@ def read_state_dict(source: str | Path | Mapping[str, torch.Tensor] | nn.Module)
     return OrderedDict((k.removeprefix("module.").removeprefix("_orig_mod."), v) for k, v in state.items())
 
 
-def _load_file(path: Path):
-    """torch.load without running code; OSError (missing file, permissions) passes through for the caller."""
+def _load_file(path: Path, max_bytes: int):
+    """torch.load without running code, after `_inspect`; OSError naming the file (missing, permissions) passes
+    through for the caller, any other failure is a WeightsError."""
+    _inspect(path, max_bytes)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except OSError:
-        raise
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing a foreign pickle
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        # torch's zip reader reports a truncated file as a bare `[Errno 22] Invalid argument`
+        raise WeightsError(f"the file is truncated or damaged ({exc.strerror or exc})") from None
     except pickle.UnpicklingError as exc:
         found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
         if found:  # a real pickle of something other than tensors: refused, since unpickling it would run code
@@ -63,6 +86,28 @@ def _load_file(path: Path):
         raise WeightsError("not a file written by torch.save (it cannot be unpickled)") from None
     except Exception as exc:  # torch.load reports a foreign file as KeyError, RuntimeError, EOFError ...
         raise WeightsError(f"not a file written by torch.save ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def _inspect(path: Path, max_bytes: int) -> None:
+    """Refuse, before torch reads anything, a file that is not a regular file or would inflate past `max_bytes`."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise WeightsError(f"it is {file_kind(mode)}, not a regular file")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != b"PK\x03\x04":  # the older uncompressed format, or not torch's at all: its length is its size
+        size, what = os.path.getsize(path), "the file is"
+    else:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                size = sum(info.file_size for info in archive.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise WeightsError(f"the file is truncated or damaged (a zip archive torch.save would write, but "
+                               f"{_first_line(exc)})") from None
+        what = "its entries inflate to"
+    if size > max_bytes:
+        raise WeightsError(f"{what} {size:,} bytes, more than a state_dict of this model can take "
+                           f"({max_bytes:,} bytes); refused before reading it")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -129,11 +174,37 @@ def _names_differ(model_keys: list[str], file_keys: list[str]) -> str:
 def load_weights(model: nn.Module, source: str | Path | Mapping[str, torch.Tensor] | nn.Module) -> nn.Module:
     """Load `source` (a state_dict file, mapping or module) into `model` in place and return it.
 
-    Raises WeightsError naming the source and the first mismatch.
+    Raises WeightsError naming the source and the first mismatch, or the first entry whose values cannot be the
+    model's (integers for floating-point weights, NaN or infinities).
     """
     try:
-        model.load_state_dict(match_state_dict(model, read_state_dict(source)))
+        matched = match_state_dict(model, read_state_dict(source, max_bytes=file_budget(model)))
+        _check_values(model.state_dict(), matched)
+        model.load_state_dict(matched)
     except WeightsError as exc:
         where = str(source) if isinstance(source, (str, Path)) else "the state_dict"
         raise WeightsError(f"{where}: {exc}") from None
     return model
+
+
+def file_budget(model: nn.Module, budgets: Budgets | None = None) -> int:
+    """The most bytes a weights file for `model` may inflate to: see `Budgets.weights_ratio`."""
+    budgets = budgets or Budgets()
+    own = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    return int(own * budgets.weights_ratio) + budgets.weights_extra_bytes
+
+
+def _check_values(ours: Mapping[str, torch.Tensor], matched: Mapping[str, torch.Tensor]) -> None:
+    """load_state_dict would cast integers into floats and copy NaN silently: neither is a trained model."""
+    for key, value in matched.items():
+        mine = ours[key]
+        if mine.is_floating_point() and not value.is_floating_point():
+            raise WeightsError(f"entry `{key}` holds {str(value.dtype).removeprefix('torch.')} values, the model's "
+                               f"are {str(mine.dtype).removeprefix('torch.')}: is it the right file?")
+        if value.is_floating_point() and value.numel():
+            bad = int((~torch.isfinite(value)).sum())
+            if bad:
+                nan = int(torch.isnan(value).sum())
+                what = ("NaN" if nan == bad else "infinite" if nan == 0 else "NaN or infinite")
+                raise WeightsError(f"entry `{key}` holds {bad:,} {what} value{'s' if bad > 1 else ''} "
+                                   f"(of {value.numel():,}): the weights are broken")
