@@ -3,13 +3,13 @@ r"""archdsl: an architecture-description language and compiler for convolutional
     .arch text -> AST (syntax/) -> IR with static shapes (passes/) -> torch modules (lower/)
                                                                  \-> diagrams (viz/), summaries
 
-The top level never imports torch, so `archdsl.check` and `archdsl check` stay fast and torch-free.
+The stages, in order, are the functions of `archdsl.pipeline`; the API below and every CLI command go
+through them. The top level never imports torch, so `archdsl.check` and `archdsl check` stay fast.
 """
 
-from .api import build, check, load
+from .api import build, check, load, reparameterize
 from .diagnostics import ArchError, Diagnostic
 from .ir import Network
-from .reparam import reparameterize
 from .sweep import Sweep, sweep
 
 __version__ = "0.1.0"

@@ -6,13 +6,13 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict
 
-from .source import Span
+from .source import SourceMap, Span
 
 #: Every code archdsl emits, with a one-line summary (shown by `archdsl explain` and in docs).
 CODES: dict[str, str] = {
     "E0001": "syntax error",
     "E0002": "input cannot be read as an archdsl source (encoding, size, nesting)",
-    "E0101": "unknown primitive or block",
+    "E0101": "unknown primitive, block or combinator",
     "E0102": "unknown variable",
     "E0103": "too many positional arguments",
     "E0104": "unknown keyword argument",
@@ -28,7 +28,7 @@ CODES: dict[str, str] = {
     "E0114": "block recursion does not terminate",
     "E0115": "a limit was exceeded (number size, repeat count, op count, parameters)",
     "E0116": "arithmetic error (division by zero, overflow)",
-    "E0117": "`add`, `concat` or `mul` with a single branch",
+    "E0117": "a combinator (`add`, `concat`, ...) with a single branch",
     "E0201": "`add` branches have different shapes",
     "E0202": "`concat` branches disagree outside the channel axis",
     "E0203": "`mul` branches cannot be broadcast together",
@@ -71,12 +71,29 @@ class Diagnostic(BaseModel):
     help: str | None = None
 
 
-class ArchError(Exception):
-    """Raised with one or more diagnostics when a spec is wrong."""
+class Diagnostics(list):
+    """Diagnostics together with the sources their spans point into: what a renderer needs to show them
+    with their lines, wherever they travel (an `ArchError`, a report, a test).
 
-    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
-        self.diagnostics = [diagnostics] if isinstance(diagnostics, Diagnostic) else list(diagnostics)
+    It is a list of `Diagnostic`; `sources` is the `SourceMap` of the compilation that found them.
+    """
+
+    def __init__(self, diagnostics=(), sources: SourceMap | None = None):
+        super().__init__(diagnostics)
+        self.sources = sources if sources is not None else SourceMap()
+
+
+class ArchError(Exception):
+    """Raised with one or more diagnostics when a spec is wrong; `sources` holds the text they point into."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic, sources: SourceMap | None = None):
+        items = [diagnostics] if isinstance(diagnostics, Diagnostic) else diagnostics
+        self.diagnostics = Diagnostics(items, sources if sources is not None else getattr(items, "sources", None))
         super().__init__("\n".join(_one_line(d) for d in self.diagnostics))
+
+    @property
+    def sources(self) -> SourceMap:
+        return self.diagnostics.sources
 
 
 def _one_line(d: Diagnostic) -> str:

@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from .diagnostics import Diagnostic
-from .render import RENDERERS
-from .render.github import escape_data
-from .render.json import render_json
+from .render import FORMATS, Format, Rendering
+from .source import SourceMap
 
 EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-MAX_SHOWN = 50  # diagnostics printed as text or annotations; JSON always carries all of them
 
 
 def use_colour(stream: TextIO) -> bool:
@@ -42,9 +40,15 @@ class Report:
     files_checked: int = 0
     files_failed: int = 0
     usage_error: bool = False
+    sources: SourceMap = field(default_factory=SourceMap)  # the text the diagnostics point into
+    results: dict | None = None  # what the command found, for formats that print one document
 
-    def add(self, diagnostics: list[Diagnostic]) -> None:
-        """Add diagnostics, once each: networks of one file that share a broken block report it once."""
+    def add(self, diagnostics: list[Diagnostic], sources: SourceMap | None = None) -> None:
+        """Add diagnostics, once each: networks of one file that share a broken block report it once.
+
+        Their sources come with them (`Diagnostics.sources`, or `sources` for a plain list).
+        """
+        self.sources.update(sources if sources is not None else getattr(diagnostics, "sources", SourceMap()))
         seen = {(d.code, d.span, d.message) for d in self.diagnostics}
         for d in diagnostics:
             if (d.code, d.span, d.message) not in seen:
@@ -64,21 +68,28 @@ class Report:
             return EXIT_USAGE
         return EXIT_SPEC_ERRORS if self.errors else EXIT_OK
 
+    @property
+    def output_format(self) -> Format:
+        return FORMATS[self.format]
+
     def emit(self, stream: TextIO | None = None) -> None:
-        """Write the problems in the chosen format; text and annotations stop after MAX_SHOWN diagnostics."""
+        """Write the problems (and any results) in the chosen format."""
         stream = stream or sys.stdout
-        if self.format == "json":
-            stream.write(render_json(self.diagnostics, summary=self.summary_fields()))
-            return
-        shown = self.diagnostics[:MAX_SHOWN]
-        text = RENDERERS[self.format](shown, self.format == "text" and use_colour(stream))
+        colour = use_colour(stream)
+        text = self.output_format.render(Rendering(self.diagnostics, self.sources, tuple(self.io_errors),
+                                                   self.summary_fields(), self.results, colour))
         if text:
             stream.write(text)
-        hidden = len(self.diagnostics) - len(shown)
-        if hidden:
-            stream.write(f"... and {hidden} more\n")
-        for message in self.io_errors:
-            stream.write(f"::error::{escape_data(message)}\n" if self.format == "github" else f"error: {message}\n")
+
+    def print(self, summary_line: bool = True) -> None:
+        """Emit where the format belongs (standard output for tools, standard error for people), then the
+        one-line summary, unless the format is a document that carries it. The summary goes to standard
+        error when there are problems or when standard output belongs to a tool."""
+        form = self.output_format
+        self.emit(sys.stdout if form.for_tools else sys.stderr)
+        if summary_line and not form.document:
+            problems = bool(self.diagnostics or self.io_errors)
+            (sys.stderr if problems or form.for_tools else sys.stdout).write(self.summary() + "\n")
 
     def summary(self) -> str:
         """One line: "checked 12 files: 3 errors in 2 files"."""

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .api import as_value, choose_network
+from . import pipeline
 from .diagnostics import ArchError, Diagnostic
 from .gcpause import paused_gc
-from .passes.elaborate import Elaborator, Limits
+from .passes.elaborate import Limits
 from .passes.evaluate import repr_value
-from .passes.resolve import FileScope, display_name, load_file, suggest
+from .passes.resolve import display_name, suggest
 from .summary import BYTES_PER_ELEMENT, summarize
 
 #: what each number counts, written into the JSON output and the README
@@ -187,15 +187,15 @@ def sweep(path: str | Path, axes: Mapping[str, Iterable[Any]], network: str | No
     Raises `ArchError` when the file itself is wrong, `ValueError` when a parameter is not one of the network's
     (with "did you mean") or an axis has no values; a combination that fails is a row with its `error`.
     """
-    scope = load_file(Path(path))
-    definition = choose_network(scope, network)
-    values = {name: tuple(as_value(v) for v in candidates) for name, candidates in axes.items()}
-    fixed = {k: as_value(v) for k, v in (fixed or {}).items()}
+    compilation = pipeline.load(path, limits=limits)
+    definition = pipeline.choose(compilation, network)
+    values = {name: tuple(pipeline.as_value(v) for v in candidates) for name, candidates in axes.items()}
+    fixed = {k: pipeline.as_value(v) for k, v in (fixed or {}).items()}
     check_names(definition, [*values, *fixed])
     empty = [name for name, candidates in values.items() if not candidates]
     if empty:
         raise ValueError(f"no values given for `{empty[0]}`")
-    evaluate = _Evaluator(definition, scope, limits or Limits(), min_input)
+    evaluate = _Evaluator(compilation, min_input)
     started = time.perf_counter()
     with paused_gc():  # as for one elaboration (see gcpause.py): nothing in between is worth collecting
         rows = tuple(evaluate(combination, fixed) for combination in grid(values))
@@ -215,12 +215,12 @@ def check_names(definition, names: Iterable[str]) -> None:
 class _Evaluator:
     """Elaborates one combination into a row; remembers minimum input sizes, which do not depend on `input`."""
 
-    def __init__(self, definition, scope: FileScope, limits: Limits, min_input: bool):
-        self.definition, self.scope, self.limits, self.min_input = definition, scope, limits, min_input
+    def __init__(self, compilation: pipeline.Compilation, min_input: bool):
+        self.compilation, self.min_input = compilation, min_input
         self._minimum: dict[str, tuple[int, ...] | None] = {}
 
     def elaborate(self, params: dict[str, Any]):
-        return Elaborator(self.limits).network(self.definition, self.scope, params)
+        return pipeline.elaborate(self.compilation, params)
 
     def __call__(self, combination: dict[str, Any], fixed: dict[str, Any]) -> SweepRow:
         params = {**fixed, **combination}

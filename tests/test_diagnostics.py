@@ -116,7 +116,7 @@ SAMPLES = [(kind, sample) for kind, samples in EXAMPLES.items() for sample in sa
 def test_syntax_sample_is_classified_as_its_kind(kind, sample):
     with pytest.raises(UnexpectedInput) as caught:
         lark_parser().parse(sample, start="start")
-    source = Source("sample.arch", sample, register=False)
+    source = Source("sample.arch", sample)
     assert kind_of(source, caught.value) == kind, "the grammar changed: update syntax/error_examples.py"
     problem = classify(source, caught.value)
     words = " ".join(filter(None, [problem.message, problem.label, problem.help]))

@@ -90,8 +90,11 @@ def network_option(f: Callable) -> Callable:
 
 
 def format_option(f: Callable) -> Callable:
-    return click.option("--format", "fmt", type=click.Choice(["text", "github", "json"]), default="text",
-                        show_default=True, help="How diagnostics are printed.")(f)
+    """`--format NAME`, one of the registered output formats (archdsl/render/)."""
+    from ..render import FORMATS
+
+    return click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True,
+                        help="How diagnostics (and results, in a document format) are printed.")(f)
 
 
 def guarded(command: Callable) -> Callable:
@@ -104,8 +107,8 @@ def guarded(command: Callable) -> Callable:
             code = command(*args, **kwargs)
         except ArchError as exc:
             report = Report(format=fmt, files_checked=1, files_failed=1)  # commands other than check take one file
-            report.add(exc.diagnostics)
-            report.emit(sys.stderr if fmt == "text" else sys.stdout)
+            report.add(exc.diagnostics)  # with the sources they point into
+            report.print(summary_line=False)
             code = report.exit_code
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
@@ -177,9 +180,12 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def elaborate_spec(file: Path, network: str | None, overrides: dict[str, Any], max_params: int | None = None):
-    """Load FILE and elaborate the chosen network: what every command that works on one spec starts with."""
-    from ..api import elaborate
-    from ..passes.elaborate import Limits
+def compile_spec(file: Path, network: str | None, overrides: dict[str, Any], max_params: int | None = None):
+    """The pipeline's front end for FILE's chosen network: what every command that works on one spec starts with.
 
-    return elaborate(file, network, overrides, None if max_params is None else Limits(max_params=max_params))
+    Returns the `Compilation` (its `network` is the elaborated IR).
+    """
+    from ..passes.elaborate import Limits
+    from ..pipeline import compile_network
+
+    return compile_network(file, network, overrides, None if max_params is None else Limits(max_params=max_params))

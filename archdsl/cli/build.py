@@ -10,7 +10,8 @@ import click
 
 from ..extras import import_torch
 from ..report import EXIT_INTERNAL, EXIT_USAGE
-from .app import (atomic_write, elaborate_spec, format_option, guarded, main, max_params_option, network_option,
+from .. import pipeline
+from .app import (atomic_write, compile_spec, format_option, guarded, main, max_params_option, network_option,
                   parse_assignments, set_option)
 from .progress import status
 
@@ -50,15 +51,13 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
       archdsl build specs/resnet18.arch --emit ir > resnet18.ir.json
     """
     overrides = parse_assignments(assignments)
-    net = elaborate_spec(file, network, overrides, max_params)
+    net = compile_spec(file, network, overrides, max_params).network
     if emit == "ir":
         from .schema import emit_ir
 
         return emit_ir(net, deploy)
     with status(f"building {net.name}"):  # importing torch alone takes a second or two
         torch = import_torch()  # a light install has no torch: the guard says how to install it
-
-    from ..lower import lower
 
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise click.UsageError(f"--device {device}: no CUDA device is available to this torch "
@@ -68,7 +67,7 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
     except RuntimeError as exc:
         raise click.BadParameter(str(exc), param_hint="--device") from None
     with status(f"building {net.name}"):
-        model = lower(net)
+        model = pipeline.lower(net)
     if weights is not None:
         from ..weights import WeightsError, load_weights
 
@@ -87,7 +86,6 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
     if weights is not None:
         click.echo(f"loaded weights from {weights}")
     if deploy:
-        from ..reparam import reparameterize
         from ..reparam.verify import deploy_and_check, randomize_batchnorm
 
         # fresh BatchNorm statistics are almost the identity, so the check would prove little: without
@@ -104,7 +102,7 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
             click.echo(f"internal error: the deploy graph differs from the training form (max rel diff "
                        f"{check.max_rel:.3g}); please report this with the spec", err=True)
             return EXIT_INTERNAL
-        model = check.result.module if probe is model else reparameterize(model)
+        model = check.result.module if probe is model else pipeline.reparameterize(model)
     if output is not None:
         atomic_write(output, lambda tmp: torch.save(model.state_dict(), tmp))
         click.echo(f"saved state_dict to {output}")

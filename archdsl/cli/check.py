@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..api import choose_network
-from ..diagnostics import ArchError, Diagnostic
-from ..passes.elaborate import Elaborator, Limits
-from ..passes.resolve import display_name, load_file
+from .. import pipeline
+from ..diagnostics import ArchError, Diagnostics
+from ..passes.elaborate import Limits
 from ..report import Report
 from .app import (describe_os_error, format_option, guarded, main, max_params_option, network_option,
                   parse_assignments, set_option)
@@ -49,7 +48,7 @@ def check(files: tuple[Path, ...], assignments: tuple[str, ...], network: str | 
     if input_dims is not None:
         overrides["input"] = input_dims
     report = Report(format=fmt)
-    out = sys.stdout
+    lines_wanted = not (quiet or report.output_format.for_tools)  # standard output belongs to the tool then
     limits = Limits(max_params=max_params)
     for path in _expand(files, report):
         report.files_checked += 1
@@ -61,12 +60,10 @@ def check(files: tuple[Path, ...], assignments: tuple[str, ...], network: str | 
         if problems:
             report.files_failed += 1
             report.add(problems)
-        elif fmt == "text" and not quiet:
+        elif lines_wanted:
             for line in lines:
-                out.write(line + "\n")
-    report.emit(out if fmt == "json" else sys.stderr if fmt == "text" else out)
-    if fmt != "json":
-        click.echo(report.summary(), err=bool(report.diagnostics or report.io_errors) or fmt == "github")
+                sys.stdout.write(line + "\n")
+    report.print()
     return report.exit_code
 
 
@@ -97,33 +94,19 @@ def _expand(files: tuple[Path, ...], report: Report | None = None) -> list[Path]
 
 
 def check_file(path: Path, overrides: dict, network: str | None = None,
-               limits: Limits = Limits()) -> tuple[list[Diagnostic], list[str]]:
+               limits: Limits = Limits()) -> tuple[Diagnostics, list[str]]:
     """Every problem of one file (syntax, imports, each network), and a line per network that checks out.
 
-    Raises OSError when the file cannot be read.
+    The problems carry the file's sources (`Diagnostics.sources`). Raises OSError when the file cannot be read.
     """
+    c = pipeline.Compilation(path, limits)
     try:
-        scope = load_file(path)
+        pipeline.resolve(c)
+        checked = pipeline.elaborate_each(c, overrides, network)
     except ArchError as exc:
         return exc.diagnostics, []
-    problems: list[Diagnostic] = []
-    lines: list[str] = []
-    definitions = scope.module.networks
-    if network is not None:
-        try:
-            definitions = (choose_network(scope, network),)
-        except ArchError as exc:
-            return exc.diagnostics, []
-    for definition in definitions:
-        declared = {p.name for p in definition.params}
-        params = {k: v for k, v in overrides.items() if k in declared}
-        try:  # each network on its own: an error in one does not hide those in the others
-            net = Elaborator(limits).network(definition, scope, params)
-        except ArchError as exc:
-            problems.extend(exc.diagnostics)
-            continue
-        lines.append(f"{display_name(path)}: {net.name} {net.input} -> {net.output}, "
-                     f"{net.param_count:,} parameters, {net.macs / 1e9:.3f} GMACs")
-    if not scope.module.networks:
-        lines.append(f"{display_name(path)}: {len(scope.module.blocks)} blocks, no network")
-    return problems, lines
+    lines = [f"{c.name}: {net.name} {net.input} -> {net.output}, {net.param_count:,} parameters, "
+             f"{net.macs / 1e9:.3f} GMACs" for net in checked]
+    if not c.scope.module.networks:
+        lines.append(f"{c.name}: {len(c.scope.module.blocks)} blocks, no network")
+    return c.diagnostics, lines

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from .. import pipeline
 from ..report import EXIT_USAGE
-from .app import (atomic_write, elaborate_spec, format_option, guarded, main, max_params_option, network_option,
+from .app import (atomic_write, compile_spec, format_option, guarded, main, max_params_option, network_option,
                   parse_assignments, set_option)
 
 
@@ -40,21 +41,19 @@ def draw(file: Path, output: Path, depth: int, expand_repeats: bool, deploy: boo
       archdsl draw specs/mobilenet_v2.arch -o mobilenet_v2.dot --set width=0.5
       archdsl draw specs/repvgg_a0.arch -o repvgg_a0.svg --depth 2 --deploy
     """
-    from ..viz import GraphvizMissing, output_format, render, to_dot
+    from ..viz import GraphvizMissing, output_format
 
     try:
         graphviz_format = output_format(output)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="-o/--output") from None
     overrides = parse_assignments(assignments)
-    net = elaborate_spec(file, network, overrides, max_params)
+    net = compile_spec(file, network, overrides, max_params).network
     if deploy:
-        from ..reparam import deploy_ir
-
-        net = deploy_ir(net)
+        net = pipeline.deploy(net)
     try:
-        source = to_dot(net, depth=depth, expand_repeats=expand_repeats, variant="deploy" if deploy else "")
-        data = render(source, graphviz_format)
+        data = pipeline.draw(net, graphviz_format, depth=depth, expand_repeats=expand_repeats,
+                             variant="deploy" if deploy else "")
     except GraphvizMissing as exc:
         click.echo(f"error: {exc}", err=True)
         return EXIT_USAGE

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from .. import pipeline
 from ..report import EXIT_INTERNAL, EXIT_USAGE
-from .app import (atomic_write, elaborate_spec, guarded, main, max_params_option, network_option, parse_assignments,
+from .app import (atomic_write, compile_spec, guarded, main, max_params_option, network_option, parse_assignments,
                   set_option)
 from .dims import input_option
 from .progress import status
@@ -50,14 +51,13 @@ def export(file: Path, output: Path, weights: Path | None, deploy: bool, input_d
     overrides = parse_assignments(assignments)
     if input_dims is not None:
         overrides["input"] = input_dims
-    net = elaborate_spec(file, network, overrides, max_params)
+    net = compile_spec(file, network, overrides, max_params).network
     import importlib.util
 
-    from ..export import ExportError, compare_with_onnxruntime, export_onnx
-    from ..lower import lower
+    from ..export import ExportError, compare_with_onnxruntime
 
     with status(f"building {net.name}"):
-        model = lower(net)
+        model = pipeline.lower(net)
         if weights is not None:
             from ..weights import WeightsError, load_weights
 
@@ -68,15 +68,13 @@ def export(file: Path, output: Path, weights: Path | None, deploy: bool, input_d
                 return EXIT_USAGE
         model.eval()
         if deploy:
-            from ..reparam import reparameterize
-
-            model = reparameterize(model)
+            model = pipeline.reparameterize(model)
     verify = verify and importlib.util.find_spec("onnxruntime") is not None
     dims = net.input.dims
     outcome: dict = {}
 
     def write(tmp: Path) -> None:
-        outcome["exporter"] = export_onnx(model, dims, tmp, opset=opset, exporter=exporter)
+        outcome["exporter"] = pipeline.export(model, dims, tmp, opset=opset, exporter=exporter)
         if verify:
             outcome["diff"] = compare_with_onnxruntime(model, tmp, dims)
             if outcome["diff"][1] > TOLERANCE:

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import click
 
+from .. import pipeline
 from ..diagnostics import ArchError
-from ..passes.resolve import display_name
 from ..report import EXIT_INTERNAL, Report
 from ..source import Source
-from ..syntax.format import format_source, same_ast
-from ..syntax.parser import decode, parse
+from ..syntax.format import same_ast
 from .app import atomic_write, guarded, main
 
 
@@ -43,11 +42,11 @@ def fmt(paths: tuple[Path, ...], check: bool, show_diff: bool) -> int:
     for path in _expand(paths):
         report.files_checked += 1
         stdin = str(path) == "-"
-        data = sys.stdin.buffer.read() if stdin else path.read_bytes()
-        name = "<stdin>" if stdin else display_name(path)
+        c = pipeline.Compilation(path)
+        name = "<stdin>" if stdin else c.name
         try:
-            source = decode(name, data)
-            formatted = _format_checked(source)
+            source = pipeline.read(c, sys.stdin.buffer.read(), name) if stdin else pipeline.read(c)
+            formatted = _format_checked(source, c)
         except ArchError as exc:
             report.files_failed += 1
             report.add(exc.diagnostics)
@@ -84,15 +83,21 @@ class _UnsafeFormat(Exception):
     pass
 
 
-def _format_checked(source: Source) -> str:
-    """Format, then refuse to return anything that parses differently or would change on a second run."""
-    formatted = format_source(source)
+def _format_checked(source: Source, c: pipeline.Compilation | None = None) -> str:
+    """Format, then refuse to return anything that parses differently or would change on a second run.
+
+    Errors carry the sources of `c`, the compilation that read `source` (archdsl/lsp calls this without one).
+    """
+    if c is None:
+        c = pipeline.Compilation(Path(source.name))
+        c.sources.add(source)
+    formatted = pipeline.format_text(c, source)
     if formatted == source.text:
         return formatted
-    again = Source(f"{source.name} (formatted)", formatted)
-    if not same_ast(parse(source), parse(again)):
+    again = c.sources.add(Source(f"{source.name} (formatted)", formatted))
+    if not same_ast(pipeline.parse(c, source), pipeline.parse(c, again)):
         raise _UnsafeFormat("the formatted text parses to a different program")
-    if format_source(again) != formatted:
+    if pipeline.format_text(c, again) != formatted:
         raise _UnsafeFormat("formatting is not stable on this file")
     return formatted
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import click
 
+from .. import pipeline
 from ..diagnostics import ArchError
-from ..passes.input_size import InputSizeReport, search
-from ..passes.resolve import display_name, load_file
+from ..passes.input_size import InputSizeReport
 from ..report import Report
 from .progress import status
 
@@ -21,34 +19,30 @@ def report_input_sizes(paths: list[Path], overrides: dict, dims: tuple, fmt: str
     results, skipped = [], []
     for path in paths:
         report.files_checked += 1
+        c = pipeline.Compilation(path)
         try:
-            scope = load_file(path)
-            for definition in scope.module.networks:
-                declared = {p.name for p in definition.params}
-                params = {k: v for k, v in overrides.items() if k in declared}
+            pipeline.resolve(c)
+            for definition in pipeline.networks(c):
                 try:
                     with status(f"searching the input sizes of {definition.name}"):
-                        found = search(definition, scope, params, dims)
+                        found = pipeline.search_input_sizes(c, definition, pipeline.declared(definition, overrides),
+                                                            dims)
                 except ValueError as exc:  # e.g. --input 3xHxW for a network of flat features: not this one
-                    skipped.append((display_name(path), definition.name, str(exc)))
+                    skipped.append((c.name, definition.name, str(exc)))
                     continue
-                results.append((display_name(path), definition.name, found))
+                results.append((c.name, definition.name, found))
         except ArchError as exc:
             report.files_failed += 1
             report.add(exc.diagnostics)
-    if fmt == "json":
-        sys.stdout.write(json.dumps({"networks": [_json(f, n, r) for f, n, r in results],
-                                     "skipped": [{"file": f, "network": n, "reason": why} for f, n, why in skipped],
-                                     "diagnostics": [d.model_dump(mode="json") for d in report.diagnostics]},
-                                    indent=2) + "\n")
-        return report.exit_code
-    for file, name, found in results:
-        click.echo(_text(file, name, found))
-    for file, name, why in skipped:
-        click.echo(f"{file}: {name}: skipped: {why}")
-    report.emit(sys.stderr)
-    if report.diagnostics:
-        click.echo(report.summary(), err=True)
+    if report.output_format.document:  # the results travel in the document, with the diagnostics
+        report.results = {"networks": [_json(f, n, r) for f, n, r in results],
+                          "skipped": [{"file": f, "network": n, "reason": why} for f, n, why in skipped]}
+    else:
+        for file, name, found in results:
+            click.echo(_text(file, name, found))
+        for file, name, why in skipped:
+            click.echo(f"{file}: {name}: skipped: {why}")
+    report.print(summary_line=bool(report.diagnostics))
     return report.exit_code
 
 

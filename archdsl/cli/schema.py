@@ -26,9 +26,9 @@ def schema_of(kind: str) -> dict:
 def emit_ir(network, deploy: bool = False) -> int:
     """Print an elaborated network as JSON (the deploy IR with `deploy`); torch is not imported."""
     if deploy:
-        from ..reparam import deploy_ir
+        from ..pipeline import deploy as deploy_network
 
-        network = deploy_ir(network)
+        network = deploy_network(network)
     sys.stdout.write(network.model_dump_json(indent=2) + "\n")
     return 0
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
-from ..summary import Summary, summarize
-from .app import elaborate_spec, guarded, main, max_params_option, network_option, parse_assignments, set_option
+from .. import pipeline
+from ..report import Report
+from ..summary import Summary
+from .app import (compile_spec, format_option, guarded, main, max_params_option, network_option, parse_assignments,
+                  set_option)
 from .dims import input_option
 
 
@@ -19,8 +21,7 @@ from .dims import input_option
 @click.option("--depth", type=click.IntRange(min=0), metavar="N",
               help="Show blocks nested deeper than N as one row with their totals (0: top-level items only).")
 @click.option("--deploy", is_flag=True, help="Summarize the reparameterized inference graph (BN folded, branches fused).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="A table for people, or JSON for tools.")
+@format_option
 @set_option
 @network_option
 @max_params_option
@@ -43,24 +44,25 @@ def summary(file: Path, input_dims: tuple[int, ...] | None, depth: int | None, d
     overrides = parse_assignments(assignments)
     if input_dims is not None:
         overrides["input"] = input_dims
-    net = elaborate_spec(file, network, overrides, max_params)
+    net = compile_spec(file, network, overrides, max_params).network
     if deploy:
         net = _deploy(net)
-    result = summarize(net, depth)
-    if fmt == "json":
-        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    result = pipeline.summarize(net, depth)
+    report = Report(format=fmt, files_checked=1)
+    if report.output_format.document:  # the summary is the document's result (JSON for tools)
+        report.results = result.to_json()
     else:
         _print_table(result)
-    return 0
+    report.print(summary_line=False)
+    return report.exit_code
 
 
 def _deploy(net):
     try:
-        from ..reparam import deploy_ir
+        return pipeline.deploy(net)
     except ImportError:
         raise click.UsageError("--deploy needs the reparameterization pass (archdsl.reparam), which this "
                                "installation lacks") from None
-    return deploy_ir(net)
 
 
 def _print_table(s: Summary) -> None:

@@ -14,7 +14,7 @@ from ..diagnostics import ArchError, Diagnostic, Label, error
 from ..gcpause import paused_gc
 from ..ir import GroupNode, Graph, MergeNode, Network, OpNode
 from ..primitives import REGISTRY, Primitive, ShapeError
-from ..source import SOURCES, Span
+from ..source import SourceMap, Span
 from ..types import TensorType
 from .evaluate import Evaluator, Value, repr_value, type_name
 from .provenance import CHANNELS, SHAPE, SPATIAL, aspect_of, describe, trace
@@ -80,8 +80,9 @@ class _Builder:
 
 
 class Elaborator:
-    def __init__(self, limits: Limits = Limits()):
+    def __init__(self, limits: Limits = Limits(), sources: SourceMap | None = None):
         self.limits = limits
+        self.sources = sources if sources is not None else SourceMap()  # the loader's, for tight spans
         self.frames: list[Frame] = []
         self.op_count = 0
         self.param_total = 0
@@ -364,7 +365,7 @@ class Elaborator:
                                                     f"{describe(aspect, types[i])} here"))
         rule = {"add": "branches must have the same shape", "concat": "branches must have the same height and width",
                 "mul": "branches must broadcast together"}[stmt.op]
-        return self._error(exc.code, exc.message, _keyword_span(stmt.span, stmt.op), help=exc.help,
+        return self._error(exc.code, exc.message, _keyword_span(stmt.span, stmt.op, self.sources), help=exc.help,
                            secondary=tuple(labels), label=rule)
 
     def _input_origin(self, code: str, builder: _Builder, value: int, incoming: TensorType) -> tuple[Label, ...]:
@@ -458,9 +459,9 @@ def _disagree(op: str, a: TensorType, b: TensorType) -> bool:
     return a.dims != b.dims
 
 
-def _keyword_span(span: Span, word: str) -> Span:
+def _keyword_span(span: Span, word: str, sources: SourceMap) -> Span:
     """The span of the keyword that starts an item (`add` of `add { ... }`), for a tight caret."""
-    source = SOURCES.get(span.file)
+    source = sources.get(span.file)
     text = source.line(span.line) if source is not None else ""
     col = text.rfind(word, 0, span.col - 1 + len(word)) + 1
     if col < 1:

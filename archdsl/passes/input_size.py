@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from .. import ast
 from ..diagnostics import ArchError, Diagnostic
+from ..source import SourceMap
 from .elaborate import Elaborator
 from .resolve import FileScope
 
@@ -84,8 +85,11 @@ class InputSizeReport:
     smallest_error: Diagnostic | None = None  # why the combination of minima fails, when it does
 
 
-def search(definition: ast.NetworkDef, scope: FileScope, overrides: dict, dims: tuple[Dim, ...]) -> InputSizeReport:
-    """Find the smallest size of each symbolic axis of `dims`; raises ArchError if the spec fails otherwise."""
+def search(definition: ast.NetworkDef, scope: FileScope, overrides: dict, dims: tuple[Dim, ...],
+           sources: SourceMap | None = None) -> InputSizeReport:
+    """Find the smallest size of each symbolic axis of `dims`; raises ArchError if the spec fails otherwise.
+
+    `sources` is the loader's map, which elaboration reads to place some carets."""
     default = _default_input(definition, scope, overrides)
     if len(dims) != len(default):
         raise ValueError(f"--input has {len(dims)} dims but network `{definition.name}` takes "
@@ -94,7 +98,7 @@ def search(definition: ast.NetworkDef, scope: FileScope, overrides: dict, dims: 
 
     def fits(shape: tuple[int, ...]) -> Diagnostic | None:
         try:
-            Elaborator().network(definition, scope, {**overrides, "input": shape})
+            Elaborator(sources=sources).network(definition, scope, {**overrides, "input": shape})
         except ArchError as exc:
             return exc.diagnostics[0]
         return None

@@ -2,6 +2,9 @@
 
 A name in a block body is looked up in the file that defines the block: its own blocks, then the blocks of
 the files it imports, then the standard library, then the primitives.
+
+The loader reads and parses each file it reaches (the pipeline's read and parse stages, once per file) and
+records its text in the compilation's `SourceMap`, under a display name no other file of that map uses.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from .. import ast
 from ..diagnostics import ArchError, Diagnostic, error
 from ..gcpause import paused_gc
 from ..primitives import REGISTRY
+from ..source import Source, SourceMap, file_key
 from ..syntax.parser import decode, parse, read_limited
+
+STDLIB_PREFIX = "<stdlib>/"  # display names of the standard library's files; user files never start with "<"
 
 
 @dataclass
@@ -45,33 +51,57 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
-def read_source(path: Path, name: str | None = None):
-    """Read and decode one file; I/O problems are usage errors (exit 2), raised as OSError."""
-    if path.is_dir():
+def read_source(path: Path, sources: SourceMap, text: str | None = None) -> Source:
+    """Read and decode one file (or take `text` as its contents) and record it in `sources`.
+
+    I/O problems are usage errors (exit 2), raised as OSError; undecodable bytes are an ArchError.
+    """
+    key = file_key(path)
+    name = display_name(path)
+    if name.startswith("<") or not sources.name_is_free(name, key):  # a folder named `<stdlib>`, or a chdir
+        name = key
+    if text is not None:
+        source = decode(name, text.encode("utf-8"))
+    elif path.is_dir():
         raise IsADirectoryError(f"{path} is a directory, not an .arch file")
-    return decode(name or display_name(path), read_limited(path))
+    else:
+        source = decode(name, read_limited(path))
+    source.path = path
+    return sources.add(source, key)
 
 
 @lru_cache(maxsize=1)
-def stdlib() -> FileScope:
-    """All standard-library blocks in one scope; they may call each other freely."""
+def _stdlib() -> tuple[FileScope, SourceMap]:
     root = FileScope(ast.Module(file="<stdlib>"))
+    sources = SourceMap()
     package = resources.files("archdsl").joinpath("stdlib")
     for entry in sorted(package.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".arch"):
-            module = parse(decode(f"<stdlib>/{entry.name}", entry.read_bytes()))
-            _add_blocks(root, module, root)
-    return root
+            source = sources.add(decode(STDLIB_PREFIX + entry.name, entry.read_bytes()))
+            _add_blocks(root, parse(source), root)
+    return root, sources
 
 
-def load_file(path: Path, *, source_text: str | None = None) -> FileScope:
-    """Parse `path` with its imports; raises ArchError (spec errors) or OSError (I/O)."""
+def stdlib() -> FileScope:
+    """All standard-library blocks in one scope; they may call each other freely."""
+    return _stdlib()[0]
+
+
+def stdlib_sources() -> SourceMap:
+    """The standard library's text, for diagnostics inside its blocks (it is package data: loaded once)."""
+    return _stdlib()[1]
+
+
+def load_file(path: Path, *, source_text: str | None = None, sources: SourceMap | None = None) -> FileScope:
+    """Parse `path` with its imports, recording their text in `sources`; raises ArchError (spec errors) or
+    OSError (I/O)."""
     with paused_gc():  # see gcpause.py: the collector made large specs quadratic
-        return _Loader().load(Path(path), source_text=source_text)
+        return _Loader(sources if sources is not None else SourceMap()).load(Path(path), source_text=source_text)
 
 
 class _Loader:
-    def __init__(self):
+    def __init__(self, sources: SourceMap):
+        self.sources = sources
         self.done: dict[Path, FileScope] = {}
         self.active: list[Path] = []
 
@@ -83,12 +113,9 @@ class _Loader:
                         help="move the shared blocks into a file that both import")
         if key in self.done:
             return self.done[key]
-        if source_text is not None:
-            source = decode(display_name(path), source_text.encode("utf-8"))
-        else:
-            source = read_source(path)
-        module = parse(source)
+        module = parse(read_source(path, self.sources, source_text))
         scope = FileScope(module, parent=stdlib())
+        self.sources.update(stdlib_sources())
         self.active.append(key)
         try:
             for imp in module.imports:

@@ -7,6 +7,7 @@ help go into the annotation's body, one per line; `%`, CR and LF are escaped as 
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
+from .registry import Rendering, register
 
 
 def escape_data(text: str) -> str:
@@ -15,6 +16,16 @@ def escape_data(text: str) -> str:
 
 def _escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+@register("github", for_tools=True)
+def github_format(r: Rendering) -> str:
+    """An annotation per diagnostic up to MAX_SHOWN; files that could not be read as annotations without a file."""
+    shown, hidden = r.shown()
+    out = render_github(shown)
+    if hidden:
+        out += f"... and {hidden} more\n"
+    return out + "".join(f"::error::{escape_data(message)}\n" for message in r.io_errors)
 
 
 def render_github(diagnostics: list[Diagnostic], colour: bool = False) -> str:

@@ -23,7 +23,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostic
-from ..source import SOURCES, Span
+from ..source import Source, SourceMap, Span
+from .registry import Rendering, register
 
 _COLOURS = {"error": "\033[1;31m", "warning": "\033[1;33m", "primary": "\033[1;31m", "secondary": "\033[1;34m",
             "gutter": "\033[1;34m", "note": "\033[1;36m", "help": "\033[1;32m", "bold": "\033[1m",
@@ -40,11 +41,24 @@ class _Annotation:
     primary: bool
 
 
-def render_text(diagnostics: list[Diagnostic], colour: bool = False) -> str:
-    return "\n".join(_render_one(d, colour) for d in diagnostics)
+@register("text")
+def text_format(r: Rendering) -> str:
+    """Every diagnostic up to MAX_SHOWN, then what was left out and the files that could not be read."""
+    shown, hidden = r.shown()
+    out = render_text(shown, r.colour, r.sources)
+    if hidden:
+        out += f"... and {hidden} more\n"
+    return out + "".join(f"error: {message}\n" for message in r.io_errors)
 
 
-def _render_one(d: Diagnostic, colour: bool) -> str:
+def render_text(diagnostics: list[Diagnostic], colour: bool = False, sources: SourceMap | None = None) -> str:
+    """Diagnostics with their source lines; `sources` defaults to those the diagnostics carry (`Diagnostics`)."""
+    if sources is None:
+        sources = getattr(diagnostics, "sources", None) or SourceMap()
+    return "\n".join(_render_one(d, colour, sources) for d in diagnostics)
+
+
+def _render_one(d: Diagnostic, colour: bool, sources: SourceMap) -> str:
     c = _COLOURS if colour else _PLAIN
     severity = d.severity.value
     lines = [f"{c[severity]}{severity}[{d.code}]{c['reset']}{c['bold']}: {clean(d.message)}{c['reset']}"]
@@ -60,7 +74,7 @@ def _render_one(d: Diagnostic, colour: bool) -> str:
         first = group[0].span
         arrow = "-->" if index == 0 else ":::"
         lines.append(f"{' ' * gutter}{c['gutter']}{arrow}{c['reset']} {clean(name)}:{first.line}:{first.col}")
-        lines += _snippet(name, group, gutter, c)
+        lines += _snippet(sources.get(name), group, gutter, c)
     pad = " " * gutter
     for note in d.notes:
         lines.append(f"{pad} {c['gutter']}={c['reset']} {c['note']}note{c['reset']}: {clean(note)}")
@@ -69,8 +83,7 @@ def _render_one(d: Diagnostic, colour: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _snippet(name: str, group: list[_Annotation], gutter: int, c: dict) -> list[str]:
-    source = SOURCES.get(name)
+def _snippet(source: Source | None, group: list[_Annotation], gutter: int, c: dict) -> list[str]:
     if source is None:
         return []
     bar = f"{c['gutter']}|{c['reset']}"

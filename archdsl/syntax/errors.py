@@ -51,7 +51,7 @@ def example_table() -> dict[tuple, frozenset[str]]:
             try:
                 lark_parser().parse(sample, start="start")
             except UnexpectedToken as exc:
-                for key in _keys(_context(Source("<example>", sample, register=False), exc)):
+                for key in _keys(_context(Source("<example>", sample), exc)):
                     table.setdefault(key, set()).add(kind)
             except UnexpectedInput:
                 continue  # lexer-level samples are classified by character, not by state

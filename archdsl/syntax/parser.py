@@ -12,7 +12,7 @@ from lark.exceptions import UnexpectedInput, VisitError
 
 from .. import ast
 from ..diagnostics import ArchError, Diagnostic
-from ..source import Source
+from ..source import Source, SourceMap
 from .errors import classify
 
 MAX_NESTING = 100  # brackets
@@ -194,13 +194,15 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
 def _input_error(name: str, message: str, data: bytes = b"", offset: int | None = None, label: str | None = None,
                  help: str | None = None) -> ArchError:
     """E0002 for bytes that cannot be a spec; the offending byte is shown in its line (decoded leniently)."""
-    span = Source(name, "", register=False).span(1, 1)  # the file as a whole: its text is not shown
+    span = Source(name, "").span(1, 1)  # the file as a whole: its text is not shown
+    sources = SourceMap()
     if offset is not None:
         before = data[:offset]
         line = before.count(b"\n") + 1
         col = len(before[before.rfind(b"\n") + 1:].decode("utf-8", "replace")) + 1
-        span = Source(name, data.decode("utf-8", "replace")).span(line, col)
-    return ArchError(Diagnostic(code="E0002", message=message, span=span, label=label, help=help))
+        # the error carries the leniently decoded text, so the offending byte is shown in its line
+        span = sources.add(Source(name, data.decode("utf-8", "replace"))).span(line, col)
+    return ArchError(Diagnostic(code="E0002", message=message, span=span, label=label, help=help), sources)
 
 
 def parse_expression(source: Source) -> "ast.Expr":
