@@ -65,12 +65,15 @@ def _limits(address_space: int, cpu: int):
 
 def run_capped(args: list[str], *, cwd: Path = ROOT, env: dict | None = None, input: bytes | None = None,
                wall: float | None = None, address_space: int = ADDRESS_SPACE, cpu: int = CPU_SECONDS,
-               python: bool = True) -> Run:
-    """Run `python -m archdsl ARGS` (or ARGS itself with `python=False`) under hard limits."""
+               python: bool = True, clean_env: bool = False) -> Run:
+    """Run `python -m archdsl ARGS` (or ARGS itself with `python=False`) under hard limits.
+
+    The environment is this process's plus `env`; with `clean_env`, `env` alone, in its order.
+    """
     command = [sys.executable, "-m", "archdsl", *args] if python else list(args)
     if wall is None:
         wall = WALL_SECONDS + (torch_startup() if python and args[:1] and args[0] in TORCH_COMMANDS else 0)
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    environment = {**({} if clean_env else os.environ), **(env or {}), "PYTHONUNBUFFERED": "1"}
     environment = {k: v for k, v in environment.items() if v is not None}
     out_path, err_path = (Path(os.environ.get("TMPDIR", "/tmp")) / f"hostile-{os.getpid()}-{n}" for n in ("o", "e"))
     started = time.monotonic()
