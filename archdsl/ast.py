@@ -139,10 +139,11 @@ class Branch(Node):
 
 
 class Combine(Item):
-    """`concat { a | b }`, `add { ... }`, `mul { ... }`: branches from one input, merged."""
+    """`concat { a | b }`, `add { ... }`: branches from one input, merged by a combinator of the registry."""
 
     kind: Literal["combine"] = "combine"
-    op: Literal["concat", "add", "mul"]
+    op: str  # the combinator's name (archdsl/combinators.py), checked when elaborated
+    name_span: Span
     branches: tuple[Branch, ...]
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import (Comment, Keyword, Name, Number, Operator, Punctuation, String, Whitespace)
 
+from .combinators import COMBINATORS as COMBINATOR_REGISTRY
 from .passes.evaluate import BUILTINS
 from .primitives import REGISTRY
 
 #: the grammar's words, by role (grammars/archdsl.lark); tests/test_highlight.py checks they are all the keywords
 DECLARATIONS = ("block", "network")
 STATEMENTS = ("let", "repeat", "as", "for", "if", "else", "checkpoint", "import")
-COMBINATORS = ("concat", "add", "mul")
+COMBINATORS = tuple(COMBINATOR_REGISTRY)  # not the grammar's: names it looks up in archdsl/combinators.py
 OPERATOR_WORDS = ("and", "or", "not", "in")
 CONSTANTS = ("true", "false")
 KEYWORDS = frozenset(DECLARATIONS + STATEMENTS + COMBINATORS + OPERATOR_WORDS + CONSTANTS)

@@ -6,10 +6,11 @@ item or a `{ ... }` group) owns a nested graph and becomes a named submodule whe
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Callable, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer
 
+from .combinators import COMBINATORS
 from .source import Span
 from .types import TensorType
 
@@ -21,6 +22,13 @@ class _Node(BaseModel):
     inputs: tuple[int, ...]
     out: TensorType
     span: Span | None = None
+
+
+def _registered_combinator(name: str) -> str:
+    """An IR read back from JSON names a merge that this archdsl knows how to compute."""
+    if name not in COMBINATORS:
+        raise ValueError(f"unknown combinator `{name}`")
+    return name
 
 
 class OpNode(_Node):
@@ -38,7 +46,7 @@ class OpNode(_Node):
 
 class MergeNode(_Node):
     kind: Literal["merge"] = "merge"
-    op: Literal["concat", "add", "mul"]
+    op: Annotated[str, AfterValidator(_registered_combinator)]  # a name in archdsl/combinators.py
 
 
 class GroupNode(_Node):
@@ -82,11 +90,14 @@ class Network(BaseModel):
     param_count: int
     macs: int
 
-    def _repr_svg_(self) -> str | None:
-        """Jupyter shows the diagram inline (None without graphviz's `dot`: Jupyter then prints the repr)."""
-        from .viz import svg_or_none
+    #: draws a network as SVG text (None without graphviz's `dot`); the diagram layer sets it when imported
+    #: (`archdsl.viz`), so that the IR, below it, never imports it
+    svg_renderer: ClassVar[Callable[[Network], str | None] | None] = None
 
-        return svg_or_none(self)
+    def _repr_svg_(self) -> str | None:
+        """Jupyter shows the diagram inline (None when nothing draws it: Jupyter then prints the repr)."""
+        draw = type(self).svg_renderer
+        return draw(self) if draw is not None else None
 
 
 GroupNode.model_rebuild()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+#: the aspects of a shape that a rule can find wrong; diagnostics trace back where that aspect was decided
+CHANNELS, SPATIAL, SHAPE = "channels", "spatial size", "shape"
+
 
 class TensorType(BaseModel):
     """`dims` is (C, H, W) for feature maps or (F,) for flat features."""

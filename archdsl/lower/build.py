@@ -7,11 +7,12 @@ Activations run in place where that is safe, as in torchvision's hand-written mo
 
 from __future__ import annotations
 
-import operator
+import functools
 
 import torch
 from torch import fx, nn
 
+from ..combinators import COMBINATORS
 from ..ir import Graph, MergeNode, Network, OpNode
 from ..nn import PRIMITIVE
 from ..primitives import REGISTRY
@@ -61,16 +62,25 @@ def _lower_graph(graph: Graph, class_name: str, block_class: type[fx.GraphModule
     values = {0: fx_graph.placeholder("x")}
     types = {0: graph.input}
     children: dict[str, nn.Module] = {}
-    in_place = _in_place_safe(graph)
+    readers = _reader_counts(graph)
+    fresh: set[int] = set()  # values that are new tensors of this graph, which an activation may overwrite
+    call = functools.partial(_record, fx_graph)
     for node in graph.nodes:
         types[node.id] = node.out
         if isinstance(node, MergeNode):
-            values[node.id] = _merge(fx_graph, node.op, [values[i] for i in node.inputs])
+            inputs = [values[i] for i in node.inputs]
+            values[node.id] = COMBINATORS[node.op].lower(inputs, call)
+            if all(values[node.id] is not x for x in inputs):  # a one-input sum is its input, maybe shared
+                fresh.add(node.id)
             continue
         if isinstance(node, OpNode):
             module = REGISTRY[node.op].build(node.params, types[node.inputs[0]], node.out)
-            if node.id in in_place and hasattr(module, "inplace"):
+            # in place when the input is a fresh tensor read by nothing else, as torchvision's models do it
+            if (REGISTRY[node.op].family == "act" and node.inputs[0] in fresh and readers[node.inputs[0]] == 1
+                    and hasattr(module, "inplace")):
                 module.inplace = True
+            if node.op in _FRESH_OUTPUT_OPS:
+                fresh.add(node.id)
             children[node.name] = module
         else:
             child_class = CheckpointedBlock if node.checkpoint else Block
@@ -98,34 +108,18 @@ class CheckpointedBlock(Block):
         return super().__call__(*args, **kwargs)
 
 
-def _in_place_safe(graph: Graph) -> set[int]:
-    """Activations that may overwrite their input: it is a fresh tensor of this graph, read by nothing else."""
-    users: dict[int, int] = {graph.output: 1}
+def _record(fx_graph: fx.Graph, function, *args, **kwargs) -> fx.Node:
+    """A combinator's lowering calls torch functions through this: each call becomes a node of the graph."""
+    return fx_graph.call_function(function, args, kwargs)
+
+
+def _reader_counts(graph: Graph) -> dict[int, int]:
+    """How many nodes (and the graph's output) read each value."""
+    readers: dict[int, int] = {graph.output: 1}
     for node in graph.nodes:
         for i in node.inputs:
-            users[i] = users.get(i, 0) + 1
-    producers = {n.id: n for n in graph.nodes}
-    safe = set()
-    for node in graph.nodes:
-        if not isinstance(node, OpNode) or REGISTRY[node.op].family != "act":
-            continue
-        source = producers.get(node.inputs[0])
-        # a one-branch add/mul lowers to its branch's own tensor, which may be shared: not fresh
-        fresh = ((isinstance(source, MergeNode) and (len(source.inputs) > 1 or source.op == "concat")) or
-                 (isinstance(source, OpNode) and source.op in _FRESH_OUTPUT_OPS))
-        if fresh and users.get(node.inputs[0]) == 1:
-            safe.add(node.id)
-    return safe
-
-
-def _merge(fx_graph: fx.Graph, op: str, inputs: list[fx.Node]) -> fx.Node:
-    if op == "concat":
-        return fx_graph.call_function(torch.cat, (inputs,), {"dim": 1})
-    combine = operator.add if op == "add" else operator.mul
-    result = inputs[0]
-    for other in inputs[1:]:
-        result = fx_graph.call_function(combine, (result, other))
-    return result
+            readers[i] = readers.get(i, 0) + 1
+    return readers
 
 
 def _class_name(name: str) -> str:

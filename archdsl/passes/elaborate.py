@@ -1,88 +1,34 @@
 """Elaboration: AST -> IR. Binds arguments, unrolls loops, and infers every shape as it goes.
 
-Errors are reported where they happen, with the chain of block calls that led there.
+Errors are reported where they happen, with the chain of block calls that led there. What elaboration keeps
+while it runs (limits, call stack, graphs under construction) is in `builder.py`; binding values to parameters
+in `binding.py`; where a shape was decided, for diagnostics, in `provenance.py`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from pydantic import ValidationError
 
 from .. import ast
+from ..combinators import COMBINATORS, Combinator, MergeError, MergeInput, names_in_words
 from ..diagnostics import ArchError, Diagnostic, Label, error
 from ..gcpause import paused_gc
-from ..ir import GroupNode, Graph, MergeNode, Network, OpNode
+from ..ir import GroupNode, MergeNode, Network, OpNode
 from ..primitives import REGISTRY, Primitive, ShapeError
 from ..source import SourceMap, Span
-from ..types import TensorType
+from ..types import CHANNELS, SHAPE, SPATIAL, TensorType
+from .binding import bind_arguments, bind_parameters, invalid_argument, signature
+from .builder import Frame, GraphBuilder, Limits, stack_notes, total
 from .evaluate import Evaluator, Value, repr_value, type_name
-from .provenance import CHANNELS, SHAPE, SPATIAL, aspect_of, describe, trace
+from .provenance import describe, trace
 from .resolve import FileScope, suggest
-from .shapes import merge_type
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_call_depth: int = 64
-    max_depth: int = 100  # nested bodies (blocks, groups, loops, branches): bounds Python's recursion
-    max_repeat: int = 10_000
-    max_steps: int = 1_000_000  # items run and loop turns: a spec that would run for hours fails instead
-    max_ops: int = 200_000
-    max_params: int = 10**10
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One block call on the elaboration stack, for the notes of a diagnostic."""
-
-    block: str
-    args: str
-    span: Span
-    incoming: TensorType | None = None
-
-    def note(self) -> str:
-        return f"in `{self.block}({self.args})` called at {self.span}"
-
-
-@dataclass
-class _Builder:
-    """The graph of one submodule under construction."""
-
-    input: TensorType
-    nodes: list = field(default_factory=list)
-    position: int = 0
-    labels: dict[str, Span] = field(default_factory=dict)
-    # where the input comes from, so diagnostics can point at what decided a shape (passes/provenance.py)
-    parent: "_Builder | None" = None
-    parent_value: int = 0
-    input_span: Span | None = None
-
-    def next_id(self) -> int:
-        return len(self.nodes) + 1
-
-    def name_for(self, label: str | None, label_span: Span | None) -> str:
-        self.position += 1
-        if label is None:
-            return str(self.position - 1)
-        if label in self.labels:
-            raise error("E0110", f"label `{label}` is used twice in this block", label_span,
-                        notes=(f"first used at {self.labels[label]}",),
-                        help="labels name submodules and must be unique; a label inside `repeat` repeats it")
-        self.labels[label] = label_span
-        return label
-
-    def type_of(self, value: int) -> TensorType:
-        return self.input if value == 0 else self.nodes[value - 1].out
-
-    def graph(self, output: int) -> Graph:
-        return Graph.model_construct(input=self.input, nodes=tuple(self.nodes), output=output)
 
 
 class Elaborator:
     def __init__(self, limits: Limits = Limits(), sources: SourceMap | None = None):
         self.limits = limits
-        self.sources = sources if sources is not None else SourceMap()  # the loader's, for tight spans
+        # the loader's sources; spans now all come from the AST, so nothing here reads them any more
+        self.sources = sources if sources is not None else SourceMap()
         self.frames: list[Frame] = []
         self.op_count = 0
         self.param_total = 0
@@ -98,17 +44,11 @@ class Elaborator:
             if name not in declared:
                 raise error("E0104", f"network `{definition.name}` has no parameter `{name}`", override_span or definition.name_span,
                             help=suggest(name, declared) or f"parameters: {', '.join(f'`{n}`' for n in declared) or 'none'}")
-        variables: dict[str, Value] = {}
-        for param in definition.params:
-            if param.name in overrides:
-                variables[param.name] = overrides[param.name]
-            elif param.default is not None:
-                variables[param.name] = Evaluator(variables, None)(param.default)
-            else:
-                raise error("E0105", f"network parameter `{param.name}` has no default and no value was given",
-                            param.span, help=f"give it a default or pass `--set {param.name}=...`")
+        variables = bind_parameters(definition.params, overrides, None, missing=lambda param: error(
+            "E0105", f"network parameter `{param.name}` has no default and no value was given", param.span,
+            help=f"give it a default or pass `--set {param.name}=...`"))
         input_type = self._input_type(definition, variables)
-        builder = _Builder(input_type, input_span=self._input_span(definition, overrides, override_span))
+        builder = GraphBuilder(input_type, input_span=self._input_span(definition, overrides, override_span))
         try:
             with paused_gc():  # see gcpause.py: the collector made large specs quadratic
                 output = self.sequence(definition.body, 0, builder, variables, scope)
@@ -117,8 +57,8 @@ class Elaborator:
                               help="split deep structures into named blocks") from None
         graph = builder.graph(output)
         return Network(name=definition.name, file=definition.span.file, params=variables, input=input_type,
-                       output=builder.type_of(output), graph=graph, param_count=_sum(graph, "param_count"),
-                       macs=_sum(graph, "macs"))
+                       output=builder.type_of(output), graph=graph, param_count=total(graph, "param_count"),
+                       macs=total(graph, "macs"))
 
     def _input_type(self, definition: ast.NetworkDef, variables: dict[str, Value]) -> TensorType:
         value = variables.get("input")
@@ -132,8 +72,13 @@ class Elaborator:
                         span)
         return TensorType.of(*value)
 
+    def _input_span(self, definition: ast.NetworkDef, overrides, override_span: Span | None) -> Span:
+        if "input" in overrides and override_span is not None:
+            return override_span
+        return next((p.span for p in definition.params if p.name == "input"), definition.name_span)
+
     # --- statements
-    def sequence(self, stmts, value: int, builder: _Builder, variables: dict[str, Value], scope: FileScope) -> int:
+    def sequence(self, stmts, value: int, builder: GraphBuilder, variables: dict[str, Value], scope: FileScope) -> int:
         variables = dict(variables)
         self.depth += 1
         try:
@@ -156,7 +101,7 @@ class Elaborator:
         if self.depth > self.limits.max_depth:
             raise self._depth_error(span, f"items nest more than {self.limits.max_depth} levels deep")
 
-    def item(self, stmt: ast.Item, value: int, builder: _Builder, variables, scope: FileScope) -> int:
+    def item(self, stmt: ast.Item, value: int, builder: GraphBuilder, variables, scope: FileScope) -> int:
         if stmt.label is not None and not isinstance(stmt, (ast.Call, ast.Group)):
             # a label on a loop, a condition or a combinator names a submodule that holds it
             wrapped = ast.Group(span=stmt.span, label=stmt.label, label_span=stmt.label_span,
@@ -220,26 +165,44 @@ class Elaborator:
                               label="too many", help="no network repeats a block this often; check the count")
 
     def _combine(self, stmt: ast.Combine, value, builder, variables, scope) -> int:
+        combinator = self._combinator(stmt, scope)
         if len(stmt.branches) == 1:  # `add { a b }` merges nothing: almost always a forgotten `|`
             raise self._error("E0117", f"`{stmt.op}` has a single branch, so it merges nothing", stmt.span,
                               label="one branch", help=f"separate the branches with `|`, e.g. `{stmt.op} {{ a | b }}`; "
                               f"an empty branch is the identity: `{stmt.op} {{ a | }}`")
         outputs = [self.sequence(branch.body, value, builder, variables, scope) for branch in stmt.branches]
-        types = [builder.type_of(v) for v in outputs]
+        inputs = [MergeInput(builder.type_of(output), f"branch {number}", branch.span)
+                  for number, (output, branch) in enumerate(zip(outputs, stmt.branches), start=1)]
         try:
-            out = merge_type(stmt.op, types)
-        except ShapeError as exc:
-            raise self._merge_error(stmt, exc, builder, outputs, types) from None
+            out = combinator.infer(inputs)
+        except MergeError as exc:
+            raise self._merge_error(stmt, combinator, exc, builder, outputs, inputs) from None
         node = MergeNode.model_construct(id=builder.next_id(), inputs=tuple(outputs), out=out, span=stmt.span,
-                                         op=stmt.op, kind="merge")
+                                         op=combinator.name, kind="merge")
         return self._emit(builder, node)
+
+    def _combinator(self, stmt: ast.Combine, scope: FileScope) -> Combinator:
+        combinator = COMBINATORS.get(stmt.op)
+        if combinator is not None:
+            return combinator
+        if stmt.op == "else":  # `relu else { ... }`: an `else` that follows no `if` reads as a combinator's name
+            raise self._stray_else(stmt.name_span)
+        if stmt.op in REGISTRY or scope.lookup(stmt.op) is not None:  # a call, then a group: `relu { ... }`
+            help_text = (f"a name right before `{{` names a combinator ({names_in_words()}); to call `{stmt.op}` "
+                         f"and then open a group, write `{stmt.op}() {{ ... }}`")
+        else:
+            help_text = (suggest(stmt.op, list(COMBINATORS))
+                         or f"a name right before `{{` names a combinator: {names_in_words()}")
+        raise self._error("E0101", f"unknown combinator `{stmt.op}`", stmt.name_span, label="not a combinator",
+                          help=help_text)
 
     def _group(self, stmt: ast.Group, value, builder, variables, scope) -> int:
         name = builder.name_for(stmt.label, stmt.label_span)
-        inner = _Builder(builder.type_of(value), parent=builder, parent_value=value)
+        inner = GraphBuilder(builder.type_of(value), parent=builder, parent_value=value)
         output = self.sequence(stmt.body, 0, inner, variables, scope)
         return self._emit_group(builder, inner, output, name, "", {}, value, stmt.span)
 
+    # --- calls
     def _call(self, stmt: ast.Call, value, builder, variables, scope: FileScope) -> int:
         incoming = builder.type_of(value)
         found = scope.lookup(stmt.name)
@@ -248,8 +211,10 @@ class Elaborator:
             return self._block_call(stmt, block, defining, value, builder, variables, incoming)
         primitive = REGISTRY.get(stmt.name)
         if primitive is None and stmt.name == "else":
-            raise self._error("E0001", "`else` without an `if` before it", stmt.name_span, label="stray `else`",
-                              help="write `if cond { ... } else { ... }` with the `else` right after the `}` of the `if`")
+            raise self._stray_else(stmt.name_span)
+        if primitive is None and stmt.name in COMBINATORS:
+            raise self._error("E0001", f"`{stmt.name}` takes its branches in braces", stmt.name_span,
+                              label="expected `{` after it", help=f"write `{stmt.name} {{ branch | branch }}`")
         if primitive is None:
             candidates = scope.visible_names() + list(REGISTRY)
             raise self._error("E0101", f"unknown primitive or block `{stmt.name}`", stmt.name_span, label="not defined",
@@ -259,39 +224,12 @@ class Elaborator:
                               stmt.span, help="wrap the ops in a block and checkpoint the call of that block")
         return self._primitive_call(stmt, primitive, value, builder, variables, incoming)
 
-    def _arguments(self, stmt: ast.Call, names: list[str], variables, incoming) -> tuple[dict[str, Value], dict[str, Span]]:
-        """Positional and keyword arguments -> {name: value}, checked against `names` (in order)."""
-        if stmt.kwargs and any(a.span.line > stmt.kwargs[0].span.line or
-                               (a.span.line == stmt.kwargs[0].span.line and a.span.col > stmt.kwargs[0].span.col)
-                               for a in stmt.args):
-            raise self._error("E0103", "positional argument after a keyword argument", stmt.span,
-                              help="put positional arguments first")
-        if len(stmt.args) > len(names):
-            extra = stmt.args[len(names)]
-            raise self._error("E0103", f"`{stmt.name}` takes at most {len(names)} positional argument"
-                              f"{'s' if len(names) != 1 else ''}, got {len(stmt.args)}", extra.span,
-                              label="unexpected argument", help=_signature(stmt.name, names))
-        evaluate = Evaluator(variables, incoming)
-        values = {name: evaluate(arg) for name, arg in zip(names, stmt.args)}
-        spans = {name: arg.span for name, arg in zip(names, stmt.args)}
-        for kw in stmt.kwargs:
-            if kw.name not in names:
-                raise self._error("E0104", f"`{stmt.name}` has no parameter `{kw.name}`", kw.span,
-                                  help=suggest(kw.name, names) or _signature(stmt.name, names))
-            if kw.name in values:
-                raise self._error("E0106", f"argument `{kw.name}` of `{stmt.name}` is given twice", kw.span,
-                                  secondary=(Label(span=spans[kw.name], message="first given here"),))
-            values[kw.name] = evaluate(kw.value)
-            spans[kw.name] = kw.span
-        return values, spans
-
     def _primitive_call(self, stmt: ast.Call, primitive: Primitive, value, builder, variables, incoming) -> int:
-        fields = list(primitive.Params.model_fields)
-        values, spans = self._arguments(stmt, fields, variables, incoming)
+        values, spans = bind_arguments(stmt, list(primitive.Params.model_fields), variables, incoming, self._error)
         try:
             params = primitive.Params(**values)
         except ValidationError as exc:
-            raise self._validation_error(stmt, primitive, exc, values, spans) from None
+            raise invalid_argument(stmt, primitive.Params, exc, values, spans, self._error) from None
         try:
             out = primitive.infer(params, incoming)
         except ShapeError as exc:
@@ -312,38 +250,33 @@ class Elaborator:
     def _block_call(self, stmt: ast.Call, block: ast.BlockDef, defining: FileScope, value, builder, variables,
                     incoming) -> int:
         names = [p.name for p in block.params]
-        values, _ = self._arguments(stmt, names, variables, incoming)
-        bound: dict[str, Value] = {}
-        for param in block.params:
-            if param.name in values:
-                bound[param.name] = values[param.name]
-            elif param.default is not None:
-                bound[param.name] = Evaluator(bound, incoming)(param.default)
-            else:
-                raise self._error("E0105", f"`{block.name}` is missing argument `{param.name}`", stmt.span,
-                                  help=_signature(block.name, names),
-                                  secondary=(Label(span=param.span, message="declared here"),))
+        values, _ = bind_arguments(stmt, names, variables, incoming, self._error)
+        bound = bind_parameters(block.params, values, incoming, missing=lambda param: self._error(
+            "E0105", f"`{block.name}` is missing argument `{param.name}`", stmt.span, help=signature(block.name, names),
+            secondary=(Label(span=param.span, message="declared here"),)))
         args_text = ", ".join(f"{k}={repr_value(v)}" for k, v in bound.items())
         frame = Frame(block.name, args_text, stmt.span, incoming)
         self._check_recursion(frame)
         name = builder.name_for(stmt.label, stmt.label_span)
         self.frames.append(frame)
         try:
-            inner = _Builder(incoming, parent=builder, parent_value=value)
+            inner = GraphBuilder(incoming, parent=builder, parent_value=value)
             output = self.sequence(block.body, 0, inner, bound, defining)
         finally:
             self.frames.pop()
         return self._emit_group(builder, inner, output, name, block.name, bound, value, stmt.span, stmt.checkpoint)
 
-    def _emit_group(self, builder: _Builder, inner: _Builder, output: int, name: str, block: str, args, value, span,
-                    checkpoint: bool = False) -> int:
+    # --- nodes
+    def _emit_group(self, builder: GraphBuilder, inner: GraphBuilder, output: int, name: str, block: str, args, value,
+                    span, checkpoint: bool = False) -> int:
         graph = inner.graph(output)
         node = GroupNode.model_construct(id=builder.next_id(), inputs=(value,), out=inner.type_of(output), span=span,
                                          name=name, block=block, args=args, graph=graph, checkpoint=checkpoint,
-                                         param_count=_sum(graph, "param_count"), macs=_sum(graph, "macs"), kind="group")
+                                         param_count=total(graph, "param_count"), macs=total(graph, "macs"),
+                                         kind="group")
         return self._emit(builder, node)
 
-    def _emit(self, builder: _Builder, node) -> int:
+    def _emit(self, builder: GraphBuilder, node) -> int:
         self.op_count += 1
         if self.op_count > self.limits.max_ops:
             raise self._error("E0115", f"the network has more than {self.limits.max_ops:,} ops, the limit", node.span,
@@ -353,31 +286,27 @@ class Elaborator:
         return node.id
 
     # --- diagnostics
-    def _merge_error(self, stmt: ast.Combine, exc: ShapeError, builder: _Builder, outputs, types) -> ArchError:
-        """Point at what decided the disagreeing branches' shapes, not only at the `add` itself."""
-        other = next((i for i, t in enumerate(types) if _disagree(stmt.op, types[0], t)), len(types) - 1)
-        aspect = aspect_of(stmt.op, types[0], types[other])
+    def _merge_error(self, stmt: ast.Combine, combinator: Combinator, exc: MergeError, builder: GraphBuilder,
+                     outputs: list[int], inputs: list[MergeInput]) -> ArchError:
+        """Point at what decided the disagreeing inputs' shapes, not only at the combinator itself."""
         labels = []
-        for i in (0, other):
+        for i in (exc.reference, exc.culprit):
             identity = " (identity)" if not stmt.branches[i].body else ""
-            where = trace(builder, outputs[i], aspect) or stmt.branches[i].span
-            labels.append(Label(span=where, message=f"branch {i + 1}{identity} is {types[i]}: "
-                                                    f"{describe(aspect, types[i])} here"))
-        rule = {"add": "branches must have the same shape", "concat": "branches must have the same height and width",
-                "mul": "branches must broadcast together"}[stmt.op]
-        return self._error(exc.code, exc.message, _keyword_span(stmt.span, stmt.op, self.sources), help=exc.help,
-                           secondary=tuple(labels), label=rule)
+            where = trace(builder, outputs[i], exc.aspect) or inputs[i].span
+            labels.append(Label(span=where, message=f"{inputs[i].name}{identity} is {inputs[i].type}: "
+                                                    f"{describe(exc.aspect, inputs[i].type)} here"))
+        return self._error(exc.code, exc.message, stmt.name_span, help=exc.help, secondary=tuple(labels),
+                           label=combinator.requirement)
 
-    def _input_origin(self, code: str, builder: _Builder, value: int, incoming: TensorType) -> tuple[Label, ...]:
+    def _input_origin(self, code: str, builder: GraphBuilder, value: int, incoming: TensorType) -> tuple[Label, ...]:
         """For an op that cannot take its input: where the offending aspect of that input was decided."""
         aspect = {"E0204": CHANNELS, "E0205": SPATIAL, "E0206": SHAPE}.get(code)
         where = trace(builder, value, aspect) if aspect else None
         return (Label(span=where, message=f"{describe(aspect, incoming)} here"),) if where else ()
 
-    def _input_span(self, definition: ast.NetworkDef, overrides, override_span: Span | None) -> Span:
-        if "input" in overrides and override_span is not None:
-            return override_span
-        return next((p.span for p in definition.params if p.name == "input"), definition.name_span)
+    def _stray_else(self, span: Span) -> ArchError:
+        return self._error("E0001", "`else` without an `if` before it", span, label="stray `else`",
+                           help="write `if cond { ... } else { ... }` with the `else` right after the `}` of the `if`")
 
     def _check_recursion(self, frame: Frame) -> None:
         """The same call (block, arguments, input shape) while it is active can only recur forever."""
@@ -402,79 +331,9 @@ class Elaborator:
         return self._error("E0115", message, span, label="too deep here", help="split deep structures into named blocks")
 
     def _error(self, code: str, message: str, span: Span | None, **fields) -> ArchError:
-        notes = tuple(fields.pop("notes", ())) + _stack_notes(self.frames)
+        """A diagnostic with the block call stack as its notes."""
+        notes = tuple(fields.pop("notes", ())) + stack_notes(self.frames)
         return ArchError(Diagnostic(code=code, message=message, span=span, notes=notes, **fields))
-
-    def _validation_error(self, stmt, primitive, exc: ValidationError, values, spans) -> ArchError:
-        problem = exc.errors()[0]
-        field_name = str(problem["loc"][0]) if problem["loc"] else ""
-        fields = list(primitive.Params.model_fields)
-        if problem["type"] == "missing":
-            return self._error("E0105", f"`{stmt.name}` is missing argument `{field_name}`", stmt.span,
-                               help=_signature(stmt.name, fields))
-        given = values.get(field_name)
-        span = spans.get(field_name, stmt.span)
-        expected = _expected(primitive.Params.model_fields[field_name].annotation, problem)
-        help_text = None
-        if isinstance(given, float) and "int" in expected:
-            help_text = "wrap the value in `int(...)`, `round(...)` or `make_divisible(...)`"
-        shown = repr(given) if isinstance(given, float) else repr_value(given)  # 48.0, not 48: it is a float
-        return self._error("E0107", f"`{stmt.name}` argument `{field_name}` {expected}, got {type_name(given)} "
-                           f"`{shown}`", span, help=help_text)
-
-
-def _expected(annotation, problem: dict) -> str:
-    kind = problem["type"]
-    if kind in ("greater_than", "greater_than_equal", "less_than_equal", "less_than"):
-        return problem["msg"].lower().replace("input should be", "must be")
-    text = str(annotation).replace("typing.", "").replace("Annotated[", "").replace("NoneType", "none")
-    if "Literal" in text:
-        return "must be one of " + text.split("Literal[")[1].split("]")[0]
-    if "tuple" in text and "int" in text:
-        return "must be a positive int or a pair of them"
-    if text.startswith("<class '"):
-        text = text[8:-2]
-    if "int" in text:
-        return "must be an int"
-    if "bool" in text:
-        return "must be `true` or `false`"
-    if "float" in text:
-        return "must be a number"
-    return "has an invalid value"
-
-
-def _stack_notes(frames: list[Frame], shown: int = 8) -> tuple[str, ...]:
-    """The block call stack, innermost first; a deep one is cut in the middle."""
-    notes = [f.note() for f in reversed(frames)]
-    if len(notes) > shown:
-        notes = notes[:shown // 2] + [f"... {len(notes) - shown} more calls ..."] + notes[-(shown // 2):]
-    return tuple(notes)
-
-
-def _disagree(op: str, a: TensorType, b: TensorType) -> bool:
-    if op == "concat":
-        return (a.rank, a.spatial) != (b.rank, b.spatial)
-    if op == "mul":
-        return a.rank != b.rank or any(x != y and 1 not in (x, y) for x, y in zip(a.dims, b.dims))
-    return a.dims != b.dims
-
-
-def _keyword_span(span: Span, word: str, sources: SourceMap) -> Span:
-    """The span of the keyword that starts an item (`add` of `add { ... }`), for a tight caret."""
-    source = sources.get(span.file)
-    text = source.line(span.line) if source is not None else ""
-    col = text.rfind(word, 0, span.col - 1 + len(word)) + 1
-    if col < 1:
-        return span
-    return Span(file=span.file, line=span.line, col=col, end_line=span.line, end_col=col + len(word))
-
-
-def _signature(name: str, params: list[str]) -> str:
-    return f"signature: `{name}({', '.join(params)})`"
-
-
-def _sum(graph: Graph, attribute: str) -> int:
-    return sum(getattr(n, attribute, 0) for n in graph.nodes)
 
 
 __all__ = ["Elaborator", "Limits", "Network"]

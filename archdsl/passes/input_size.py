@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from .. import ast
 from ..diagnostics import ArchError, Diagnostic
 from ..source import SourceMap
+from .binding import bind_parameters
 from .elaborate import Elaborator
 from .resolve import FileScope
 
@@ -144,21 +145,10 @@ def _search_axis(symbol: str, axes: tuple[int, ...], base: tuple[int, ...], fits
 
 def _default_input(definition: ast.NetworkDef, scope: FileScope, overrides: dict) -> tuple[int, ...]:
     """The `input` the network declares (after --set), evaluated without elaborating the body."""
-    if "input" in overrides:
-        value = overrides["input"]
-    else:
-        from .evaluate import Evaluator
-
-        variables: dict = {}
-        value = None
-        for param in definition.params:
-            if param.name in overrides:
-                variables[param.name] = overrides[param.name]
-            elif param.default is not None:
-                variables[param.name] = Evaluator(variables, None)(param.default)
-            if param.name == "input":
-                value = variables.get("input")
-                break
+    names = [p.name for p in definition.params]
+    value = None
+    if "input" in names:  # the parameters after `input` are not needed, and not evaluated
+        value = bind_parameters(definition.params[:names.index("input") + 1], overrides, None).get("input")
     if not isinstance(value, tuple) or not all(isinstance(d, int) and d > 0 for d in value):
         raise ValueError(f"network `{definition.name}` declares no [C, H, W] or [F] `input` parameter")
     return value

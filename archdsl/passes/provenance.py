@@ -3,20 +3,20 @@
 When the branches of `add` disagree, the useful place to show is rarely the `add` itself: it is the conv that
 set one branch's channels, maybe far away, in the caller or in the network's `input`. The IR nodes carry
 their spans, so we walk back from a branch's output through the ops that keep the aspect in question
-(`bn`, `relu`...) to the first one that decided it. A block call that changed it is shown as the call, not
-as some op inside the block.
+(`bn`, `relu`...) to the first one that decided it. A block call or a merge that changed it is shown as
+itself, not as some op inside (a `concat` decides its channels, an `add` keeps those of its first input).
+Which aspect to trace is the shape rule's finding (`MergeError.aspect`, or the code of a primitive's error).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from ..ir import GroupNode, MergeNode, OpNode
+from ..ir import OpNode
 from ..source import Span
-from ..types import TensorType
+from ..types import CHANNELS, SHAPE, SPATIAL, TensorType
 
-#: the aspects of a shape that a merge can disagree on
-CHANNELS, SPATIAL, SHAPE = "channels", "spatial size", "shape"
+__all__ = ["CHANNELS", "FROM_INPUT", "SHAPE", "SPATIAL", "describe", "origin", "trace"]
 
 
 class _FromInput:
@@ -24,20 +24,6 @@ class _FromInput:
 
 
 FROM_INPUT = _FromInput()
-
-
-def aspect_of(op: str, a: TensorType, b: TensorType) -> str:
-    """Which aspect of two disagreeing branch shapes to trace: the one that breaks `op`'s rule."""
-    if a.rank != b.rank or a.rank != 3:
-        return SHAPE
-    if op == "mul":  # broadcasting: only dimensions that are unequal and not 1 break it
-        bad = [x != y and 1 not in (x, y) for x, y in zip(a.dims, b.dims)]
-        channels, spatial = bad[0], any(bad[1:])
-    else:
-        channels, spatial = a.c != b.c and op != "concat", a.spatial != b.spatial
-    if channels and spatial:
-        return SHAPE
-    return CHANNELS if channels else SPATIAL if spatial else SHAPE
 
 
 def describe(aspect: str, t: TensorType) -> str:
@@ -57,11 +43,8 @@ def origin(nodes: Sequence, input_type: TensorType, value: int, aspect: str) -> 
         if isinstance(node, OpNode):
             if _decides(node, before, aspect):
                 return node.span
-        elif isinstance(node, MergeNode):
-            if node.op == "concat" and aspect != SPATIAL:
-                return node.span
-        elif isinstance(node, GroupNode) and _changes(before, node.out, aspect):
-            return node.span  # the call that changed it: its inside is the callee's business
+        elif _changes(before, node.out, aspect):  # a merge, or a call whose inside is the callee's business
+            return node.span
         value = node.inputs[0]
     return FROM_INPUT
 

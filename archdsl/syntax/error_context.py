@@ -24,10 +24,10 @@ WORDS = {
 OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 CLOSERS = {v: k for k, v in OPENERS.items()}
 TEXT = {"LPAR": "(", "RPAR": ")", "LSQB": "[", "RSQB": "]", "LBRACE": "{", "RBRACE": "}"}
-#: tokens that say which construct the parser is inside; `add`/`concat`/`mul` come wrapped in a `comb_kind` tree
+#: tokens that say which construct the parser is inside (a combinator's name is a NAME: it says nothing here)
 MARKERS = {"LPAR", "LSQB", "LBRACE", "REPEAT", "FOR", "IN", "IF", "ELSE", "LET", "EQUAL", "IMPORT", "BLOCK",
-           "NETWORK", "COLON", "ADD", "CONCAT", "MUL"}
-CONSTRUCTS = {"REPEAT", "FOR", "IF", "ELSE", "LET", "IMPORT", "BLOCK", "NETWORK", "ADD", "CONCAT", "MUL"}
+           "NETWORK", "COLON"}
+CONSTRUCTS = {"REPEAT", "FOR", "IF", "ELSE", "LET", "IMPORT", "BLOCK", "NETWORK"}
 EXPRESSION_START = {"INT", "FLOAT", "STRING", "NAME", "LPAR", "LSQB", "MINUS", "NOT", "TRUE", "FALSE", "IN"}
 #: full-width punctuation that Chinese and Japanese input methods produce in place of ASCII
 FULL_WIDTH = {"，": ",", "（": "(", "）": ")", "：": ":", "；": ";", "【": "[", "】": "]", "｛": "{", "｝": "}",
@@ -108,8 +108,6 @@ class ErrorContext:
         """Context tokens on the parser's stack, outermost first; closed bracket pairs are dropped."""
         out: list[Token] = []
         for value in self.stack:
-            if isinstance(value, Tree) and value.data == "comb_kind" and value.children:
-                value = value.children[0]
             if not isinstance(value, Token):
                 continue
             if value.type in CLOSERS:

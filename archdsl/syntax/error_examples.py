@@ -121,11 +121,6 @@ EXAMPLES: dict[str, list[str]] = {
         "import resnet\n",
         "import resnet.arch\n",
     ],
-    "combinator_braces": [
-        N + "add ( relu | relu )" + E,
-        N + "concat relu" + E,
-        N + "mul [relu]" + E,
-    ],
     "bar_outside_combinator": [
         N + "relu | relu" + E,
         N + "conv(16) | bn" + E,

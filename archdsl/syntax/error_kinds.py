@@ -10,6 +10,7 @@ from typing import Callable
 
 from lark import Token, Tree
 
+from ..combinators import names_in_words
 from ..diagnostics import Label
 from .error_context import (CLOSERS, OPENERS, PYTHON_WORDS, TEXT, ErrorContext, SyntaxProblem, describe,
                             opened_what)
@@ -202,18 +203,11 @@ def _import_path(c: ErrorContext) -> SyntaxProblem:
                          help='write `import "resnet.arch"` (relative to this file)')
 
 
-def _combinator_braces(c: ErrorContext) -> SyntaxProblem:
-    keyword = c.construct
-    kind = str(keyword) if keyword is not None else "add"
-    return SyntaxProblem(f"`{kind}` takes its branches in braces", c.at_found(), label="expected `{`",
-                         help=f"write `{kind} {{ branch | branch }}`")
-
-
 def _bar_outside_combinator(c: ErrorContext) -> SyntaxProblem:
     in_condition = c.construct is not None and c.construct.type in ("IF", "LET", "EQUAL")
     help_text = ("in a condition, write `or`" if in_condition else
-                 "put the branches in `add { ... | ... }`, `concat { ... | ... }` or `mul { ... | ... }`")
-    return SyntaxProblem("`|` separates the branches of `add`, `concat` or `mul`", c.at_found(),
+                 f"put the branches in {names_in_words(' { ... | ... }')}")
+    return SyntaxProblem(f"`|` separates the branches of {names_in_words()}", c.at_found(),
                          label="not inside a combinator", help=help_text)
 
 
@@ -228,7 +222,7 @@ HANDLERS: dict[str, Callable[[ErrorContext], SyntaxProblem]] = {
     "needs_params": _needs_params, "needs_name": _needs_name, "let_syntax": _let_syntax,
     "assignment_without_let": _assignment_without_let, "label_without_item": _label_without_item,
     "double_label": _double_label, "param_annotation": _param_annotation, "empty_argument": _empty_argument, "missing_value": _missing_value,
-    "repeat_count": _repeat_count, "import_path": _import_path, "combinator_braces": _combinator_braces,
+    "repeat_count": _repeat_count, "import_path": _import_path,
     "bar_outside_combinator": _bar_outside_combinator, "for_needs_in": _for_needs_in, "stray_closer": stray_closer,
 }
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from ..combinators import COMBINATORS
 from ..diagnostics import Label
 from ..source import Source
 from .error_context import CLOSERS, FULL_WIDTH, OPENERS, ErrorContext, SyntaxProblem, describe, opened_what
@@ -78,6 +79,9 @@ def classify(source: Source, exc: UnexpectedInput) -> SyntaxProblem:
     if _keyword_as_name(c):
         return SyntaxProblem(f"{c.found} is a keyword and cannot be used as a name", c.at_found(), label="keyword",
                              help=f"choose another name, e.g. `{c.token}_`")
+    without_braces = _combinator_without_braces(c)
+    if without_braces is not None:
+        return without_braces
     swallowed = _definition_inside_body(c)
     if swallowed is not None:
         return swallowed
@@ -102,6 +106,27 @@ def _unexpected_in_body(c: ErrorContext) -> SyntaxProblem:
     return SyntaxProblem(f"unexpected {c.found} in a body", c.at_found(), label="not an item",
                          help="a body holds items such as `conv(16, 3)`, `add { ... | ... }` or `repeat 2 { ... }`, "
                               "and `let` bindings")
+
+
+def _combinator_without_braces(c: ErrorContext) -> SyntaxProblem | None:
+    """`mul [relu]`, `add (a | b)`: a combinator's name where an item starts, followed by something but `{`.
+
+    The grammar reads any name before `{` as a combinator, so only the registry knows that `add` needed one.
+    """
+    markers, at = c.markers, None
+    if c.type == "$END":  # the file ended: that is the news, whatever came last
+        return None
+    if len(markers) >= 2 and markers[-1].type == "LPAR" and markers[-2].type == "LBRACE":
+        index = next(i for i, v in enumerate(c.stack) if v is markers[-1])
+        name, at = (c.stack[index - 1] if index else None), markers[-1]
+    elif markers and markers[-1].type == "LBRACE" and c.stack:
+        name = c.stack[-1]
+    else:
+        return None
+    if not isinstance(name, Token) or name.type != "NAME" or str(name) not in COMBINATORS:
+        return None
+    return SyntaxProblem(f"`{name}` takes its branches in braces", c.span(at.line, at.column) if at else c.at_found(),
+                         label="expected `{`", help=f"write `{name} {{ branch | branch }}`")
 
 
 def _definition_inside_body(c: ErrorContext) -> SyntaxProblem | None:

@@ -11,6 +11,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedInput, VisitError
 
 from .. import ast
+from ..combinators import COMBINATORS
 from ..diagnostics import ArchError, Diagnostic
 from ..source import Source, SourceMap
 from .errors import classify
@@ -132,10 +133,14 @@ def _check_tree(source: Source, tree: Tree) -> None:
         raise ArchError(sorted(misused, key=lambda d: (d.span.line, d.span.col)))
 
 
-@lru_cache(maxsize=1)
 def keywords() -> frozenset[str]:
-    """The grammar's words (`add`, `in`, `repeat`...): the contextual lexer lets them through where a name is
-    defined, but the name could never be used afterwards."""
+    """The grammar's words (`in`, `repeat`...) and the combinators' names (`add`): the contextual lexer lets them
+    through where a name is defined, but the name could never be used afterwards."""
+    return _grammar_words() | frozenset(COMBINATORS)
+
+
+@lru_cache(maxsize=1)
+def _grammar_words() -> frozenset[str]:
     return frozenset(t.pattern.value for t in lark_parser().terminals
                      if t.pattern.type == "str" and t.pattern.value.isidentifier())
 

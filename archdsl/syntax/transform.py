@@ -13,8 +13,7 @@ from .. import ast
 from ..source import Source, Span
 
 #: tokens that carry a value; every other token (brackets, commas, keywords) only delimits a span
-VALUE_TOKENS = frozenset({"NAME", "INT", "FLOAT", "STRING", "COMP_OP", "ADD_OP", "MUL_OP", "POW",
-                          "CONCAT", "ADD", "MUL"})
+VALUE_TOKENS = frozenset({"NAME", "INT", "FLOAT", "STRING", "COMP_OP", "ADD_OP", "MUL_OP", "POW"})
 
 
 class Spanned(tuple):
@@ -147,11 +146,10 @@ class ToAst(Transformer):
     def names(self, meta, children):
         return self._seq(meta, [str(c) for c in children])
 
-    def comb_kind(self, meta, children):  # the token, not a str: its position starts the item's span
-        return children[0]
-
-    def combine(self, meta, children):
-        return ast.Combine.model_construct(span=self._s(meta), op=str(children[0]), branches=tuple(children[1:]))
+    def combine(self, meta, children):  # the name is checked against the combinator registry when elaborated
+        name, *branches = children
+        return ast.Combine.model_construct(span=self._s(meta), op=str(name), name_span=_token_span(self.source, name),
+                                           branches=tuple(branches))
 
     def branch(self, meta, children):
         return ast.Branch.model_construct(span=self._s(meta), body=tuple(children))

@@ -18,12 +18,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..combinators import COMBINATORS
 from ..ir import Graph, GroupNode, MergeNode, Network, OpNode
 from ..types import TensorType
 from . import labels, style
 from .fold import Run, Signatures, find_runs
 
-MERGE_SYMBOLS = {"add": "+", "mul": "×", "concat": "concat"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class _Drawing:
         self.clusters: list[str] = []  # the clusters open where the next node is written, outermost first
         self.membership: dict[str, tuple[str, ...]] = {}
         self.quiet: set[str] = set()  # ops that keep their input's shape (bn, relu...)
-        self.concats: set[str] = set()
+        self.labelled_merges: set[str] = set()  # merges whose every input edge shows its shape (concat)
         self.indent = 1
 
     # --- output
@@ -87,8 +87,8 @@ class _Drawing:
         """Edges go after every cluster (an edge written inside a subgraph would pull its nodes into it).
 
         An edge shows its shape unless it leaves an op that kept its input's shape (`bn`, `relu`), within a
-        cluster, to a node other than a concat: the shape is then the one just above. A fan-out writes its
-        shape on its first edge only. Edges that all leave a cluster from one node (its output) start at the
+        cluster, to a node other than a merge that labels its inputs (`concat`): the shape is then the one just
+        above. A fan-out writes its shape on its first edge only. Edges that all leave a cluster from one node (its output) start at the
         cluster's border, so that they do not run through its title, written at the bottom; likewise edges that
         all enter a cluster at one node.
         """
@@ -110,7 +110,7 @@ class _Drawing:
         for (source, target), (exits, enters) in zip(self.edges, crossings):
             attrs = {}
             if source.node not in labelled and (source.node not in self.quiet or exits or enters
-                                                or target in self.concats or target == "output"):
+                                                or target in self.labelled_merges or target == "output"):
                 labelled.add(source.node)
                 attrs["label"] = " " + str(source.shape)
             head = next((c for c in enters if len(heads[c]) == 1), None)
@@ -179,9 +179,10 @@ class _Drawing:
     def _one(self, node, sources: dict[int, Endpoint], path: tuple[str, ...], module: str, depth: int) -> None:
         name = _node_name(path, node.id)
         if isinstance(node, MergeNode):
-            self._node(name, MERGE_SYMBOLS[node.op], style.merge_attrs(node.op))
-            if node.op == "concat":
-                self.concats.add(name)
+            combinator = COMBINATORS[node.op]
+            self._node(name, combinator.symbol, style.merge_attrs(combinator.symbol))
+            if combinator.label_inputs:
+                self.labelled_merges.add(name)
             for source in dict.fromkeys(node.inputs):  # `add { | }` reads one value twice: one edge
                 self._edge(sources[source], name)
             sources[node.id] = Endpoint(name, node.out)

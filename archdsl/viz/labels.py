@@ -6,9 +6,10 @@ Rich labels are graphviz HTML-like labels; every piece of user text goes through
 from __future__ import annotations
 
 
+from ..combinators import COMBINATORS
 from ..ir import Graph, GroupNode, MergeNode, OpNode
-from ..passes.evaluate import repr_value
 from ..primitives import REGISTRY
+from ..values import repr_value
 from .style import CHAIN_BORDER, FAMILY_COLOURS, MUTED_TEXT, UNKNOWN_FAMILY
 
 MAX_LINE = 34
@@ -134,8 +135,9 @@ def block_summary(group: GroupNode) -> str | None:
     if not merges:
         return None
     last = merges[-1]
-    if last.op == "add" and 0 in last.inputs:
-        return "residual"
+    with_identity = COMBINATORS[last.op].with_identity
+    if with_identity and 0 in last.inputs:
+        return with_identity
     return f"{last.op} of {len(last.inputs)} branches"
 
 

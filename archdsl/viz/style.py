@@ -76,8 +76,9 @@ def block_attrs() -> dict[str, str]:
     return {"fillcolor": fill, "color": border, "penwidth": "1.1"}
 
 
-def merge_attrs(op: str) -> dict[str, str]:
-    if op == "concat":
+def merge_attrs(symbol: str) -> dict[str, str]:
+    """A merge drawn as its combinator's symbol: one character in a small circle, a word in a small box."""
+    if len(symbol) > 1:
         return {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff", "color": "#606060",
                 "fontsize": "8", "height": "0.2", "margin": "0.05,0.01"}
     return {"shape": "circle", "style": "filled", "fillcolor": "#ffffff", "color": "#606060", "fontsize": "10",
