@@ -11,6 +11,7 @@ from .api import build, check, load, reparameterize
 from .diagnostics import ArchError, Diagnostic
 from .ir import Network
 from .sweep import Sweep, sweep
+from . import viz  # noqa: F401  (draws a Network inline in Jupyter: the IR itself does not import viz)
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,4 @@
-"""Reparameterization: the tensor math, module fusion, the geometry rule, the fx pass over every spec, the IR pass,
+"""Reparameterization: the tensor math, module fusion, the geometry rule, the passes on a spec holding every pattern,
 and the deploy graph as an ordinary module (state_dict, ONNX, torch.compile) and from the CLI."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from archdsl.reparam.graph import run
 from archdsl.reparam.modules import ReparamError, fuse_branches, fuse_conv_bn, fuse_linear_bn
 from archdsl.reparam.verify import difference, randomize_batchnorm
 
-from conftest import SPECS, all_specs, run_cli, spec_id
+from conftest import SPECS, all_specs, run_cli
+from test_deploy_agreement import KEPT_BATCHNORMS, assert_agree, batchnorms, check_small, foldable_batchnorms
 
 EXACT = dict(rtol=1e-10, atol=1e-10)  # float64
 
@@ -208,18 +209,6 @@ network zoo(input=[8, 18, 18]) {
 """
 
 
-def check_small(path, **params) -> archdsl.Network:
-    """The network at a smaller input where its shapes allow one (to save CPU), else at its own."""
-    net = archdsl.check(path, **params)
-    if net.input.rank == 3 and net.input.h > 64:
-        for size in (64, 96, 128):
-            try:
-                return archdsl.check(path, **params, input=(net.input.c, size, size))
-            except archdsl.ArchError:
-                continue
-    return net
-
-
 def deploy_and_compare(net: archdsl.Network, dtype=torch.float64, batch: int = 2, seed: int = 0):
     torch.manual_seed(seed)
     model = randomize_batchnorm(archdsl.build(net).to(dtype).eval())
@@ -230,42 +219,9 @@ def deploy_and_compare(net: archdsl.Network, dtype=torch.float64, batch: int = 2
     return model, result, x, difference(reference, deployed)
 
 
-BatchNorm = nn.modules.batchnorm._BatchNorm
-
-
-def batchnorms(model: nn.Module) -> list[nn.Module]:
-    return [m for m in model.modules() if isinstance(m, BatchNorm)]
-
-
-def foldable_batchnorms(model: nn.Module) -> list[str]:
-    """BatchNorm calls that directly follow a conv/linear (or a group ending in one) read by nothing else."""
-    found = []
-    for prefix, gm in model.named_modules():
-        if not isinstance(gm, fx.GraphModule):
-            continue
-        for node in gm.graph.nodes:
-            if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), BatchNorm):
-                continue
-            source = node.args[0]
-            if isinstance(source, fx.Node) and len(source.users) == 1 and _ends_with_linear(gm, source):
-                found.append(f"{prefix}.{node.target}")
-    return found
-
-
-def _ends_with_linear(gm: fx.GraphModule, node: fx.Node) -> bool:
-    if node.op != "call_module":
-        return False
-    module = gm.get_submodule(node.target)
-    if isinstance(module, fx.GraphModule):
-        last = next(n for n in module.graph.nodes if n.op == "output").args[0]
-        return isinstance(last, fx.Node) and len(last.users) == 1 and _ends_with_linear(module, last)
-    return isinstance(module, (nn.Conv2d, nn.Linear))
-
-
 def test_zoo_every_pattern(write):
     net = archdsl.check(write("zoo.arch", ZOO))
-    model, result, x, (max_abs, max_rel) = deploy_and_compare(net)
-    assert max_rel < 1e-10
+    result = assert_agree(net)  # float64: the deploy graph computes what the training form computes, to 1e-10
     assert not foldable_batchnorms(result.module)
     kept = "\n".join(result.kept)
     assert len(batchnorms(result.module)) == 2
@@ -284,7 +240,6 @@ def test_zoo_every_pattern(write):
     assert deploy.get_submodule("1.reparam_conv").groups == 8
     assert deploy.get_submodule("3.reparam_conv").dilation == (2, 2)
     assert deploy.get_submodule("12.reparam_conv").stride == (2, 2)
-    assert_ir_pass_agrees(net, deploy, x)
 
 
 def test_training_mode_is_refused_and_the_model_is_not_modified():
@@ -319,37 +274,7 @@ def test_a_traced_module_is_reparameterized():
     torch.testing.assert_close(deploy(x), model(x), **EXACT)
 
 
-# -- every spec
-
-# BatchNorms that must remain: DenseNet-BC's are pre-activation (bn relu conv), except norm0 and each norm2
-KEPT_BATCHNORMS = {"densenet121.arch": 62, "resnet18.arch": 0, "mobilenet_v2.arch": 0, "googlenet.arch": 0,
-                   "efficientnet_b0.arch": 0, "repvgg_a0.arch": 0}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("path", all_specs(), ids=spec_id)
-def test_every_spec_deploys_to_an_equal_graph(path):
-    net = check_small(path)
-    dtype = torch.float64 if net.param_count < 50_000_000 else torch.float32  # VGG/AlexNet: keep memory small
-    model, result, x, (max_abs, max_rel) = deploy_and_compare(net, dtype)
-    assert max_rel < (1e-10 if dtype == torch.float64 else 1e-5), (max_abs, max_rel)
-    assert not foldable_batchnorms(result.module)
-    if spec_id(path) in KEPT_BATCHNORMS:
-        assert len(batchnorms(result.module)) == KEPT_BATCHNORMS[spec_id(path)]
-    assert_ir_pass_agrees(net, result.module, x)
-
-
-def assert_ir_pass_agrees(net: archdsl.Network, deploy: nn.Module, x: torch.Tensor) -> None:
-    """The IR pass describes the deploy graph: lowered, it has the same modules, names, shapes and outputs."""
-    planned = deploy_ir(net)
-    lowered = archdsl.build(planned).to(x.dtype).to(memory_format=torch.channels_last).eval()  # as deployed
-    state = deploy.state_dict()
-    assert [(k, v.shape) for k, v in lowered.state_dict().items()] == [(k, v.shape) for k, v in state.items()]
-    assert planned.param_count == sum(p.numel() for p in deploy.parameters())
-    assert planned.output == net.output
-    lowered.load_state_dict(state)
-    with torch.no_grad():
-        assert torch.equal(lowered(x), deploy(x))
+# -- every spec: tests/test_deploy_agreement.py deploys each one with both passes
 
 
 @pytest.mark.parametrize("name", sorted(KEPT_BATCHNORMS))

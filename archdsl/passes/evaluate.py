@@ -10,6 +10,7 @@ from typing import Any, Callable
 from .. import ast
 from ..diagnostics import ArchError, Diagnostic, error
 from ..types import TensorType
+from ..values import repr_value  # noqa: F401  (elaboration and the LSP import it from here too)
 
 MAX_INT = 2**62
 
@@ -224,18 +225,6 @@ def _is_number(v: Value) -> bool:
 
 def _known(variables: dict[str, Value]) -> str | None:
     return ("variables here: " + ", ".join(f"`{n}`" for n in sorted(variables))) if variables else None
-
-
-def repr_value(v: Value) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        return f'"{v}"'
-    if isinstance(v, tuple):
-        return "(" + ", ".join(repr_value(x) for x in v) + ("," if len(v) == 1 else "") + ")"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
 
 
 __all__ = ["ArchError", "BUILTINS", "Diagnostic", "Evaluator", "make_divisible", "repr_value", "type_name"]

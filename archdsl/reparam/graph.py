@@ -24,7 +24,7 @@ from torch import fx, nn
 from ..nn import PRIMITIVE
 from .modules import BatchNorm, ReparamError, bn_unfoldable, branch_of, fuse_branches, fuse_conv_bn, \
     fuse_linear_bn, require_eval
-from .rules import AddPlan, Leaf, Op, Report, Role, rewrite, role_of
+from .rules import AddPlan, Leaf, Op, Report, Role, input_of, rewrite, role_of
 
 ADDS = (operator.add, torch.add)
 #: what a graph that archdsl did not lower calls the identity at inference
@@ -145,7 +145,7 @@ class FxView:
         if value.op == "call_module":
             return f"`{self.name(value)}` ({type(self._module(value)).__name__})"
         if value.op == "placeholder":
-            return f"the input of `{self.prefix.rstrip('.') or 'the model'}`"
+            return input_of(self.prefix)
         what = getattr(value.target, "__name__", str(value.target))
         return f"`{self.name(value)}` ({what})"
 

@@ -19,7 +19,7 @@ from ..primitives.base import pair
 from ..primitives.conv import conv_padding
 from ..types import TensorType
 from .geometry import ASYMMETRIC_SAME, Branch
-from .rules import AddPlan, Leaf, Op, Report, Role, rewrite, role_of
+from .rules import AddPlan, Leaf, Op, Report, Role, input_of, rewrite, role_of
 
 SUM = "add"  # the combinator whose operands the rules fuse
 
@@ -134,7 +134,7 @@ class IRView:
     def describe(self, value: Value) -> str:
         node = value.node
         if node is None:
-            return f"the input of `{self.prefix.rstrip('.') or 'the model'}`"
+            return input_of(self.prefix)
         kind = (node.block or "group") if isinstance(node, GroupNode) else node.op
         return f"`{self.name(value)}` ({kind})"
 

@@ -43,6 +43,11 @@ def role_of(primitive: str) -> Role:
     return ROLES.get(primitive, "other")
 
 
+def input_of(prefix: str) -> str:
+    """How reports name the input of the graph at `prefix`."""
+    return f"the input of `{prefix.rstrip('.')}`" if prefix else "the input of the model"
+
+
 @dataclass(frozen=True)
 class Op:
     """What the rules know of one op, whichever graph it sits in.
@@ -171,7 +176,7 @@ def match_norm(view: GraphView, node) -> Leaf | str:
     if source is None:
         return "its input is not a single value of this graph"
     if view.is_input(source):
-        return f"it normalizes the input of `{view.prefix.rstrip('.') or 'the model'}` (a pre-activation norm)"
+        return f"it normalizes {input_of(view.prefix)} (a pre-activation norm)"
     if len(users := view.users(source)) > 1:
         return f"{view.describe(source)} has {len(users)} users, so folding would change the others"
     wanted = "conv" if norm.rank == 3 else "linear"

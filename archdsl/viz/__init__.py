@@ -15,4 +15,6 @@ def svg_or_none(network: Network, depth: int = 0) -> str | None:
         return None
 
 
+Network.svg_renderer = svg_or_none  # Jupyter's inline diagram of a network (`Network._repr_svg_`)
+
 __all__ = ["FORMATS", "GraphvizFailed", "GraphvizMissing", "output_format", "render", "svg_or_none", "to_dot"]

@@ -1,0 +1,223 @@
+"""The deploy agreement: every command that shows the deploy network shows the one that `build --deploy` saves.
+
+`summary --deploy`, `draw --deploy` and `build --emit ir --deploy` read the IR pass (`reparam.ir`);
+`build --deploy` and `archdsl.reparameterize` run the fx pass on the lowered model (`reparam.graph`). Both
+apply the rules of `reparam/rules.py`; here they must reach the same result on every bundled spec and on tricky
+patterns, with a throwaway primitive registered as the identity at inference with a module of its own (the
+case where the two passes once disagreed): the same changes reported (removed, folded, fused; as many kept),
+the same module names and parameter shapes in order, the same counts, and the same outputs, equal to the
+training form in eval mode with random BatchNorm statistics.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import fx, nn
+
+import archdsl
+from archdsl.primitives import REGISTRY, Primitive
+from archdsl.primitives.base import register_instance
+from archdsl.reparam import graph, ir
+from archdsl.reparam.verify import difference, randomize_batchnorm
+
+from conftest import all_specs, spec_id
+
+
+class Jitter(nn.Module):
+    """Noise while training, nothing in eval mode: a module that neither torch nor archdsl.nn knows."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 0.1 * torch.randn_like(x) if self.training else x
+
+
+class JitterPrimitive(Primitive):
+    name = "jitter"
+    family = "regularize"
+    inference_identity = True
+
+    def build(self, p, x, y):
+        return Jitter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def jitter():
+    register_instance(JitterPrimitive())
+    yield
+    del REGISTRY["jitter"]
+
+
+# -- the agreement
+
+
+def check_small(path, **params) -> archdsl.Network:
+    """The network at a smaller input where its shapes allow one (to save CPU), else at its own."""
+    net = archdsl.check(path, **params)
+    if net.input.rank == 3 and net.input.h > 64:
+        for size in (64, 96, 128):
+            try:
+                return archdsl.check(path, **params, input=(net.input.c, size, size))
+            except archdsl.ArchError:
+                continue
+    return net
+
+
+def assert_agree(net: archdsl.Network, dtype=torch.float64, seed: int = 0) -> graph.Reparameterized:
+    """`build --deploy` and the IR pass describe one network: returns the fx pass's result for more checks."""
+    torch.manual_seed(seed)
+    model = randomize_batchnorm(archdsl.build(net).to(dtype).eval())
+    built, planned = graph.run(model), ir.run(net)
+    assert (built.removed, built.folded, built.fused) == (planned.removed, planned.folded, planned.fused)
+    assert len(built.kept) == len(planned.kept), (built.kept, planned.kept)
+    deploy, state = built.module, built.module.state_dict()
+    lowered = archdsl.build(planned.network).to(dtype).to(memory_format=torch.channels_last).eval()
+    assert [(k, v.shape) for k, v in lowered.state_dict().items()] == [(k, v.shape) for k, v in state.items()]
+    assert planned.network.param_count == sum(p.numel() for p in deploy.parameters())
+    assert planned.network.output == net.output
+    lowered.load_state_dict(state)
+    x = torch.randn(2, *net.input.dims, dtype=dtype)
+    with torch.no_grad():
+        reference, deployed = model(x), deploy(x)
+        assert torch.equal(lowered(x), deployed)
+    assert difference(reference, deployed)[1] < (1e-10 if dtype == torch.float64 else 1e-5)
+    return built
+
+
+# -- every bundled spec
+
+BatchNorm = nn.modules.batchnorm._BatchNorm
+
+# BatchNorms that must remain: DenseNet-BC's are pre-activation (bn relu conv), except norm0 and each norm2
+KEPT_BATCHNORMS = {"densenet121.arch": 62, "resnet18.arch": 0, "mobilenet_v2.arch": 0, "googlenet.arch": 0,
+                   "efficientnet_b0.arch": 0, "repvgg_a0.arch": 0}
+
+
+def batchnorms(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, BatchNorm)]
+
+
+def foldable_batchnorms(model: nn.Module) -> list[str]:
+    """BatchNorm calls that directly follow a conv/linear (or a group ending in one) read by nothing else."""
+    found = []
+    for prefix, gm in model.named_modules():
+        if not isinstance(gm, fx.GraphModule):
+            continue
+        for node in gm.graph.nodes:
+            if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), BatchNorm):
+                continue
+            source = node.args[0]
+            if isinstance(source, fx.Node) and len(source.users) == 1 and _ends_with_linear(gm, source):
+                found.append(f"{prefix}.{node.target}")
+    return found
+
+
+def _ends_with_linear(gm: fx.GraphModule, node: fx.Node) -> bool:
+    if node.op != "call_module":
+        return False
+    module = gm.get_submodule(node.target)
+    if isinstance(module, fx.GraphModule):
+        last = next(n for n in module.graph.nodes if n.op == "output").args[0]
+        return isinstance(last, fx.Node) and len(last.users) == 1 and _ends_with_linear(module, last)
+    return isinstance(module, (nn.Conv2d, nn.Linear))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", all_specs(), ids=spec_id)
+def test_every_spec_deploys_to_one_network(path):
+    net = check_small(path)
+    dtype = torch.float64 if net.param_count < 50_000_000 else torch.float32  # VGG/AlexNet: keep memory small
+    result = assert_agree(net, dtype)
+    assert not foldable_batchnorms(result.module)
+    if spec_id(path) in KEPT_BATCHNORMS:
+        assert len(batchnorms(result.module)) == KEPT_BATCHNORMS[spec_id(path)]
+
+
+# -- tricky patterns (input 8x10x10)
+
+CRASH = "conv(8, 3, pad=1) bn add { conv(8, 1) bn | bn }"  # once a StopIteration in the IR pass (exit 3)
+
+PATTERNS = {
+    "bn-after-conv-before-bn-branch": CRASH,
+    "bn-only-branches": "conv(8, 1) relu add { bn | bn | conv(8, 3, pad=1) bn }",
+    "bn-only-no-conv": "relu add { bn | bn }",
+    "kernels-1-3-5-1x3-3x1": "add { conv(8, 3, pad=1) bn | conv(8, (1, 3), pad=(0, 1)) bn "
+                             "| conv(8, (3, 1), pad=(1, 0)) bn | conv(8, 5, pad=2) bn | conv(8, 1) bn }",
+    "even-kernel-same-padding": 'add { conv(8, 2, pad="same") bn | conv(8, 1) bn }',
+    "off-centre-windows": "avgpool(2, stride=1) add { conv(8, 3, stride=3, pad=1) | conv(8, 3, stride=3) }",
+    "depthwise-strided-dilated": "add { conv(8, 3, pad=1, groups=8) bn | conv(8, 1, groups=8) bn | bn } relu "
+                                 "add { conv(8, 3, pad=2, dilation=2) bn | conv(8, 1) bn | } relu "
+                                 "add { conv(16, 3, stride=2, pad=1) bn | conv(16, 1, stride=2) bn }",
+    "nested-adds": "add { add { conv(8, 3, pad=1) bn | conv(8, 1) bn } | bn | }",
+    "nested-add-kept-apart": "add { add { conv(8, 3, pad=1) bn | conv(8, 1) bn } relu | conv(8, 1) bn }",
+    "identity-branches": "add { conv(8, 3, pad=1) bn | | }",
+    "identity-first": "add { | conv(8, 3, pad=1) bn | conv(8, 1) bn }",
+    "partial-sum": "add { conv(8, 3, pad=1) bn | conv(8, 1) bn | conv(8, 3, pad=1) relu }",
+    "value-read-twice": "conv(8, 3, pad=1) add { | }",
+    "conv-read-twice": "conv(8, 1) add { bn | relu }",
+    "dropout-drop-path-in-eval": "conv(8, 3, pad=1) dropout(0.2) bn "
+                                 "add { conv(8, 3, pad=1) drop_path(0.1) bn | conv(8, 1) bn dropout(0.3) | }",
+    "throwaway-identity": "conv(8, 3, pad=1) jitter bn add { { conv(8, 3, pad=1) jitter } bn | jitter | }",
+    "group-emptied": "{ dropout(0.1) } conv(8, 1) { jitter } bn g: { conv(8, 3, pad=1) } bn",
+    "group-ending-in-conv": "{ conv(8, 3, pad=1) relu conv(8, 1) } bn add { { conv(8, 3, pad=1) } bn | { bn } }",
+    "bn-after-merge": "concat { conv(4, 1) | conv(4, 3, pad=1) } bn mul { conv(8, 1) bn | sigmoid }",
+    "pre-activation": "bn relu conv(8, 3, pad=1)",
+    "linear-bn": "conv(8, 1) bn relu gap flatten linear(10) bn dropout(0.5) linear(4) bn",
+}
+
+
+def pattern(write, name: str, body: str) -> archdsl.Network:
+    return archdsl.check(write(f"{name.replace('-', '_')}.arch", f"network p(input=[8, 10, 10]) {{\n    {body}\n}}\n"))
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("name", PATTERNS)
+def test_tricky_pattern_deploys_to_one_network(write, name):
+    assert_agree(pattern(write, name, PATTERNS[name]))
+
+
+def test_the_throwaway_primitive_leaves_both_passes(write):
+    net = pattern(write, "throwaway", PATTERNS["throwaway-identity"])
+    result = assert_agree(net)
+    assert not any(isinstance(m, Jitter) for m in result.module.modules())
+    assert len(result.removed) == 3 and not result.kept
+
+
+# -- the four commands, in one process (the throwaway primitive is registered only here)
+
+
+def cli(*args: str) -> str:
+    from archdsl.cli import main
+
+    outcome = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert outcome.exit_code == 0, outcome.output
+    return outcome.output
+
+
+@pytest.mark.parametrize("name", ["throwaway-identity", "bn-after-conv-before-bn-branch", "nested-adds"])
+def test_summary_draw_emit_and_build_deploy_agree(write, tmp_path, name):
+    net = pattern(write, name, PATTERNS[name])
+    path, dot = net.file, tmp_path / "deploy.dot"
+    built = cli("build", path, "--deploy", "--verbose")
+    emitted = json.loads(cli("build", path, "--emit", "ir", "--deploy"))
+    summary = json.loads(cli("summary", path, "--deploy", "--format", "json"))
+    cli("draw", path, "--deploy", "-o", str(dot))
+    deploy = ir.deploy_ir(net)
+    assert f"deploy: {deploy.param_count:,} parameters" in built
+    assert json.dumps(emitted, sort_keys=True) == json.dumps(json.loads(deploy.model_dump_json()), sort_keys=True)
+    assert deploy.param_count in _numbers(summary)
+    text = dot.read_text()
+    assert "jitter" not in text and ">bn<" not in text
+    for line in graph.run(archdsl.build(net).eval()).fused:
+        assert line in built
+
+
+def _numbers(value) -> set[int]:
+    """Every integer anywhere in a JSON document."""
+    if isinstance(value, dict):
+        return set().union(*map(_numbers, value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*map(_numbers, value)) if value else set()
+    return {value} if isinstance(value, int) and not isinstance(value, bool) else set()
