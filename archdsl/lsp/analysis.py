@@ -20,17 +20,14 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel
 
-from .. import ast
+from .. import ast, pipeline
 from ..diagnostics import ArchError, Diagnostic
 from ..ir import Network
 from ..passes.elaborate import Elaborator, Frame, Limits
-from ..passes.resolve import FileScope, display_name, load_file
-from ..source import Span
-from ..syntax.parser import decode
+from ..passes.resolve import STDLIB_PREFIX, FileScope
+from ..source import SourceMap, Span
 from ..types import TensorType
 from .recovery import Recovered, recover
-
-STDLIB_PREFIX = "<stdlib>/"
 
 
 @dataclass(frozen=True)
@@ -63,6 +60,7 @@ class Analysis:
     uri: str | None = None  # as the editor names the document
     module: ast.Module | None = None
     scope: FileScope | None = None
+    sources: SourceMap = field(default_factory=SourceMap)  # every text the analysis read, by display name
     recovered: Recovered | None = None
     problems: list[Problem] = field(default_factory=list)
     records: dict[Span, list[Instance]] = field(default_factory=dict)
@@ -86,8 +84,9 @@ class Analysis:
 class _Recorder(Elaborator):
     """Elaboration that records the shapes of the items of one file as they run."""
 
-    def __init__(self, limits: Limits, file: str, records: dict[Span, list[Instance]], network: str):
-        super().__init__(limits)
+    def __init__(self, limits: Limits, sources: SourceMap, file: str, records: dict[Span, list[Instance]],
+                 network: str):
+        super().__init__(limits, sources)
         self.file, self.records, self.network_name = file, records, network
 
     def item(self, stmt, value, builder, variables, scope):
@@ -115,10 +114,11 @@ def analyze(path: Path, text: str, version: int | None = None, limits: Limits | 
     """Analyze the text of the document at `path` (which need not exist on disk, nor be saved)."""
     started = time.perf_counter()
     path = Path(path)
-    name = display_name(path)
-    result = Analysis(path=path, name=name, text=text, version=version, uri=uri)
+    compilation = pipeline.Compilation(path, limits or Limits(), text)
+    name = compilation.name
+    result = Analysis(path=path, name=name, text=text, version=version, uri=uri, sources=compilation.sources)
     try:
-        _analyze(result, limits or Limits())
+        _analyze(result, compilation)
     except ArchError as exc:  # the text cannot be read at all (binary, too large): one error at the top
         result.problems.extend(Problem(d, d.span if _in(d.span, name) else None) for d in exc.diagnostics)
     except OSError as exc:  # an import that cannot be read
@@ -127,31 +127,34 @@ def analyze(path: Path, text: str, version: int | None = None, limits: Limits | 
     return result
 
 
-def _analyze(result: Analysis, limits: Limits) -> None:
-    source = decode(result.name, result.text.encode("utf-8"))  # E0002 for text that cannot be a spec
+def _analyze(result: Analysis, c: pipeline.Compilation) -> None:
+    """read -> parse -> resolve through the pipeline, with recovery from syntax errors; then every network,
+    elaborated by the recorder."""
+    source = pipeline.read(c)  # E0002 for text that cannot be a spec
+    result.name = source.name
     try:
-        scope = load_file(result.path, source_text=result.text)  # the usual case: the text is parsed once
+        scope = pipeline.resolve(c)  # the usual case: the text is parsed once
         recovered = Recovered(result.text, scope.module)
     except ArchError as exc:
         syntax = [d for d in exc.diagnostics if d.code == "E0001" and _in(d.span, result.name)]
         recovered = recover(source, syntax if syntax and len(syntax) == len(exc.diagnostics) else None)
         result.problems.extend(Problem(d, d.span) for d in recovered.syntax)
         result.module = recovered.module
+        result.recovered = recovered
         if recovered.module is None:
-            result.recovered = recovered
             return
+        c = _again(result, recovered.text)
         try:
-            scope = load_file(result.path, source_text=recovered.text)
+            scope = pipeline.resolve(c)
         except ArchError as again:
             scope = _load_without_imports(result, recovered, again)
             if scope is None:
-                result.recovered = recovered
                 return
     result.recovered = recovered
     result.scope = scope
     result.module = scope.module
     for definition in scope.module.networks:
-        recorder = _Recorder(limits, result.name, result.records, definition.name)
+        recorder = _Recorder(c.limits, result.sources, result.name, result.records, definition.name)
         try:
             result.networks[definition.name] = recorder.network(definition, scope)
         except ArchError as exc:
@@ -161,6 +164,13 @@ def _analyze(result: Analysis, limits: Limits) -> None:
                 problem = _place(diagnostic, stack, result.name)
                 if not _consequence(problem, recovered, result.name):
                     result.problems.append(problem)
+
+
+def _again(result: Analysis, text: str) -> pipeline.Compilation:
+    """A compilation of another text of the document (recovered), sharing the analysis' sources."""
+    c = pipeline.Compilation(result.path, text=text)
+    c.sources = result.sources
+    return c
 
 
 def _load_without_imports(result: Analysis, recovered: Recovered, exc: ArchError) -> FileScope | None:
@@ -175,7 +185,7 @@ def _load_without_imports(result: Analysis, recovered: Recovered, exc: ArchError
         for n in range(imp.span.line, imp.span.end_line + 1):
             lines[n - 1] = " " * len(lines[n - 1])
     try:
-        return load_file(result.path, source_text="\n".join(lines))
+        return pipeline.resolve(_again(result, "\n".join(lines)))
     except ArchError:
         return None
 
@@ -260,8 +270,11 @@ def _size(span: Span) -> tuple[int, int]:
 
 # --- files ---------------------------------------------------------------------------------------------
 
-def path_of(file: str) -> Path | None:
+def path_of(file: str, analysis: Analysis | None = None) -> Path | None:
     """The file a span's display name stands for (the standard library's included)."""
+    source = analysis.sources.get(file) if analysis is not None else None
+    if source is not None and source.path is not None:
+        return Path(source.path)
     if file.startswith(STDLIB_PREFIX):
         entry = resources.files("archdsl").joinpath("stdlib", file[len(STDLIB_PREFIX):])
         return Path(str(entry))
@@ -270,10 +283,14 @@ def path_of(file: str) -> Path | None:
 
 
 def read_lines(file: str, analysis: Analysis | None = None) -> list[str]:
-    """The lines of the file behind a display name: the document's own text when it is the document."""
+    """The lines of the file behind a display name, as the analysis read them (the editor's text for the
+    document itself), else from the disk."""
     if analysis is not None and file == analysis.name:
         return analysis.lines
-    path = path_of(file)
+    source = analysis.sources.get(file) if analysis is not None else None
+    if source is not None:
+        return source.lines
+    path = path_of(file, analysis)
     try:
         return path.read_text(encoding="utf-8").split("\n") if path is not None else []
     except (OSError, UnicodeError):

@@ -39,9 +39,9 @@ class Positions:
         return server.line + 1, server.character + 1
 
 
-def uri_of(file: str) -> str | None:
+def uri_of(file: str, analysis=None) -> str | None:
     """The URI of the file behind a span's display name."""
-    path = path_of(file)
+    path = path_of(file, analysis)
     return path.resolve().as_uri() if path is not None else None
 
 
@@ -70,7 +70,8 @@ class Context:
         return self._positions[file]
 
     def location(self, span: Span) -> types.Location | None:
-        uri = self.analysis.uri if span.file == self.analysis.name and self.analysis.uri else uri_of(span.file)
+        uri = self.analysis.uri if span.file == self.analysis.name and self.analysis.uri else \
+            uri_of(span.file, self.analysis)
         return types.Location(uri=uri, range=self.positions(span.file).range(span)) if uri else None
 
     def at(self, position: types.Position) -> tuple[int, int]:
