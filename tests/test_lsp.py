@@ -236,3 +236,14 @@ async def test_an_untitled_buffer_and_a_file_that_is_not_utf8_text(client, tmp_p
     assert hint_lines(doc, await doc.hints())[1] == ["-> 16", "-> 2"]
     binary = Document(client, tmp_path / "nul.arch", "network n(input=[1, 4, 4]) {\x00}\n")
     assert [d.code for d in await binary.open()] == ["E0002"]
+
+
+async def test_a_broken_imported_file_is_reported_on_its_import_and_the_rest_still_checks(client, write):
+    write("parts/bad.arch", "block bad(c) {\n    conv(c, 3\n}\n")
+    text = ('import "parts/bad.arch"\n\nnetwork n(input=[3, 8, 8]) {\n    conv(4, 3)\n    flatten linear(2)\n}\n')
+    doc = Document(client, write("importer.arch", text))
+    (problem,) = await doc.open()
+    assert problem.code == "E0001" and problem.range.start.line == 0
+    assert problem.related_information[0].location.uri.endswith("parts/bad.arch")
+    hints = hint_lines(doc, await doc.hints())
+    assert hints[4] == ["-> 4x6x6"] and hints[5] == ["-> 144", "-> 2"]

@@ -178,7 +178,8 @@ def _load_without_imports(result: Analysis, recovered: Recovered, exc: ArchError
     mine = [d for d in exc.diagnostics if _in(d.span, result.name)]
     result.problems.extend(Problem(d, d.span) for d in mine)
     result.problems.extend(Problem(d, _import_span(d, result)) for d in exc.diagnostics if d not in mine)
-    if not any(d.code in ("E0112", "E0113") for d in exc.diagnostics) or result.module is None:
+    imports_failed = any(d.code in ("E0112", "E0113") for d in exc.diagnostics) or len(mine) < len(exc.diagnostics)
+    if not imports_failed or result.module is None:
         return None
     lines = recovered.text.split("\n")
     for imp in result.module.imports:
@@ -191,8 +192,14 @@ def _load_without_imports(result: Analysis, recovered: Recovered, exc: ArchError
 
 
 def _import_span(diagnostic: Diagnostic, result: Analysis) -> Span | None:
-    """A problem inside an imported file is shown on the import that brings it in."""
+    """A problem inside an imported file is shown on the import that brings that file in (or the first one,
+    for a file imported by an imported file)."""
     imports = result.module.imports if result.module is not None else ()
+    source = result.sources.get(diagnostic.span.file) if diagnostic.span is not None else None
+    if source is not None and source.path is not None:
+        for imp in imports:
+            if (result.path.parent / imp.path).resolve() == Path(source.path).resolve():
+                return imp.span
     return imports[0].span if imports else None
 
 
