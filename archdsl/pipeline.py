@@ -107,6 +107,26 @@ def format_text(c: Compilation, source: Source) -> str:
         return format_source(source)
 
 
+class UnsafeFormat(Exception):
+    """The formatter's output would mean another program, or would change again: nothing may be written."""
+
+
+def format_checked(c: Compilation, source: Source) -> str:
+    """`format_text`, refusing (`UnsafeFormat`) a result that parses to another syntax tree or is not stable
+    (`archdsl fmt` and the language server's formatting both go through it)."""
+    from .syntax.format import same_ast
+
+    formatted = format_text(c, source)
+    if formatted == source.text:
+        return formatted
+    again = c.sources.add(Source(f"{source.name} (formatted)", formatted))
+    if not same_ast(parse(c, source), parse(c, again)):
+        raise UnsafeFormat("the formatted text parses to a different program")
+    if format_text(c, again) != formatted:
+        raise UnsafeFormat("formatting is not stable on this file")
+    return formatted
+
+
 def resolve(c: Compilation) -> FileScope:
     """Read and parse the file and, in turn, each file it imports; the blocks visible from it."""
     with _stage(c):

@@ -12,8 +12,6 @@ import click
 from .. import pipeline
 from ..diagnostics import ArchError
 from ..report import EXIT_INTERNAL, Report
-from ..source import Source
-from ..syntax.format import same_ast
 from .app import atomic_write, guarded, main
 
 
@@ -46,12 +44,12 @@ def fmt(paths: tuple[Path, ...], check: bool, show_diff: bool) -> int:
         name = "<stdin>" if stdin else c.name
         try:
             source = pipeline.read(c, sys.stdin.buffer.read(), name) if stdin else pipeline.read(c)
-            formatted = _format_checked(source, c)
+            formatted = pipeline.format_checked(c, source)
         except ArchError as exc:
             report.files_failed += 1
             report.add(exc.diagnostics)
             continue
-        except _UnsafeFormat as exc:
+        except pipeline.UnsafeFormat as exc:
             click.echo(f"internal error: {exc}; {name} was left untouched, please report this", err=True)
             return EXIT_INTERNAL
         if stdin and not (check or show_diff):
@@ -77,29 +75,6 @@ def fmt(paths: tuple[Path, ...], check: bool, show_diff: bool) -> int:
     if report.diagnostics:
         return report.exit_code
     return 1 if check and changed else 0
-
-
-class _UnsafeFormat(Exception):
-    pass
-
-
-def _format_checked(source: Source, c: pipeline.Compilation | None = None) -> str:
-    """Format, then refuse to return anything that parses differently or would change on a second run.
-
-    Errors carry the sources of `c`, the compilation that read `source` (archdsl/lsp calls this without one).
-    """
-    if c is None:
-        c = pipeline.Compilation(Path(source.name))
-        c.sources.add(source)
-    formatted = pipeline.format_text(c, source)
-    if formatted == source.text:
-        return formatted
-    again = c.sources.add(Source(f"{source.name} (formatted)", formatted))
-    if not same_ast(pipeline.parse(c, source), pipeline.parse(c, again)):
-        raise _UnsafeFormat("the formatted text parses to a different program")
-    if pipeline.format_text(c, again) != formatted:
-        raise _UnsafeFormat("formatting is not stable on this file")
-    return formatted
 
 
 def _expand(paths: tuple[Path, ...]) -> list[Path]:

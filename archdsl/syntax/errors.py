@@ -24,6 +24,7 @@ from ..source import Source
 from .error_context import CLOSERS, FULL_WIDTH, OPENERS, ErrorContext, SyntaxProblem, describe, opened_what
 from .error_examples import EXAMPLES
 from .error_kinds import HANDLERS, fallback, stray_closer, unclosed
+from .grammar import lark_parser
 
 __all__ = ["SyntaxProblem", "classify", "describe", "example_table", "kind_of"]
 
@@ -44,8 +45,6 @@ def _context(source: Source, exc: UnexpectedInput) -> ErrorContext:
 @lru_cache(maxsize=1)
 def example_table() -> dict[tuple, frozenset[str]]:
     """Key -> the kinds whose samples produce it (a key with several kinds is ambiguous and never used)."""
-    from .parser import lark_parser
-
     table: dict[tuple, set[str]] = {}
     for kind, samples in EXAMPLES.items():
         for sample in samples:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Tree
+from lark import Token, Tree
 from lark.exceptions import UnexpectedInput, VisitError
 
 from .. import ast
@@ -15,6 +14,7 @@ from ..combinators import COMBINATORS
 from ..diagnostics import ArchError, Diagnostic
 from ..source import Source, SourceMap
 from .errors import classify
+from .grammar import grammar_text, lark_parser  # noqa: F401  (grammar_text: the parser's public name too)
 
 MAX_NESTING = 100  # brackets
 MAX_DEPTH = 200  # levels of the parse tree: real specs use fewer than 20
@@ -25,22 +25,6 @@ _DEFINITION_START = re.compile(r"(block|network|import)\b")
 #: rules whose NAME defines a name that expressions or calls use later (labels are free: `block:` names
 #: torchvision's EfficientNet submodules, and a label is never referred to)
 _NAMING_RULES = frozenset({"block_def", "network_def", "param", "let_stmt", "names", "loop_index"})
-
-
-def grammar_text() -> str:
-    """The grammar, from the installed package or, in a checkout, from `grammars/`."""
-    packaged = resources.files("archdsl").joinpath("grammars/archdsl.lark")
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    return (Path(__file__).resolve().parents[2] / "grammars" / "archdsl.lark").read_text(encoding="utf-8")
-
-
-@lru_cache(maxsize=1)
-def lark_parser() -> Lark:
-    # keep_all_tokens instead of propagate_positions: spans come from tokens (see transform.py), twice as fast.
-    # cache=True stores the LALR tables in the temp folder, saving ~0.2 s at every start of `archdsl check`.
-    return Lark(grammar_text(), parser="lalr", keep_all_tokens=True, maybe_placeholders=True,
-                start=["start", "expr"], cache=True)
 
 
 def read_limited(path: Path) -> bytes:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lsprotocol import types
 
+from ... import pipeline
 from ...diagnostics import ArchError
 from ...source import Source
 from ..convert import Context
@@ -12,12 +15,11 @@ from ..convert import Context
 def formatting(context: Context) -> list[types.TextEdit] | None:
     """One edit replacing the whole document, none when it is already formatted, None when it cannot be
     formatted (a syntax error: the diagnostics say where)."""
-    from ...cli.fmt import _UnsafeFormat, _format_checked  # the checks `archdsl fmt` runs before it writes
-
     analysis = context.analysis
+    c = pipeline.Compilation(Path(analysis.name))  # the checks `archdsl fmt` runs before it writes
     try:
-        formatted = _format_checked(Source(analysis.name, analysis.text))
-    except (ArchError, _UnsafeFormat):
+        formatted = pipeline.format_checked(c, c.sources.add(Source(analysis.name, analysis.text)))
+    except (ArchError, pipeline.UnsafeFormat):
         return None
     if formatted == analysis.text:
         return []
