@@ -12,6 +12,7 @@ Nothing here knows the protocol: positions are the language's own (1-based lines
 
 from __future__ import annotations
 
+import bisect
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -66,19 +67,28 @@ class Analysis:
     records: dict[Span, list[Instance]] = field(default_factory=dict)
     networks: dict[str, Network | None] = field(default_factory=dict)  # None: elaboration failed
     seconds: float = 0.0
+    _items: list | None = field(default=None, repr=False)
+    _ends: list = field(default_factory=list, repr=False)
 
     @property
     def lines(self) -> list[str]:
         return self.text.split("\n")
 
-    def items(self) -> Iterator[tuple[ast.Definition, ast.Item]]:
-        """Every item of the document's definitions, outer before inner, in source order."""
-        if self.module is None:
-            return
-        for definition in (*self.module.blocks, *self.module.networks):
-            for node in walk(definition):
-                if isinstance(node, ast.Item) and not isinstance(node, ast.Branch):
-                    yield definition, node
+    def items(self) -> list[tuple[ast.Definition, ast.Item]]:
+        """Every item of the document's definitions, outer before inner, in source order (walked once)."""
+        if self._items is None:
+            definitions = (*self.module.blocks, *self.module.networks) if self.module is not None else ()
+            self._items = [(d, node) for d in definitions for node in walk(d)
+                           if isinstance(node, ast.Item) and not isinstance(node, ast.Branch)]
+            self._ends = sorted(((item.span.end_line, i) for i, (_, item) in enumerate(self._items)))
+        return self._items
+
+    def items_ending(self, first_line: int, last_line: int) -> list[ast.Item]:
+        """The items whose last line is between two lines (1-based, inclusive): what a visible range shows."""
+        items = self.items()
+        start = bisect.bisect_left(self._ends, (first_line, -1))
+        stop = bisect.bisect_right(self._ends, (last_line, len(items)))
+        return [items[i][1] for _, i in self._ends[start:stop]]
 
 
 class _Recorder(Elaborator):

@@ -18,9 +18,9 @@ def inlay_hints(context: Context, first_line: int, last_line: int) -> list[types
     """The hints for the items that end between two lines (1-based, inclusive)."""
     analysis = context.analysis
     candidates = []
-    for _, item in analysis.items():
+    for item in analysis.items_ending(first_line, last_line):
         instances = analysis.records.get(item.span)
-        if not instances or not first_line <= item.span.end_line <= last_line:
+        if not instances:
             continue
         label = f"-> {outputs(instances)}"
         if _is_block_call(item, analysis):
