@@ -56,7 +56,7 @@ def test_there_is_no_torch(light):
     assert result.returncode != 0
 
 
-def test_check_summary_fmt_and_draw_run_without_torch(light, tmp_path):
+def test_check_summary_fmt_sweep_and_draw_run_without_torch(light, tmp_path):
     checked = run(light, "check", "specs/")
     assert checked.returncode == 0, checked.stderr
     assert b"no errors" in checked.stderr + checked.stdout
@@ -64,6 +64,8 @@ def test_check_summary_fmt_and_draw_run_without_torch(light, tmp_path):
     assert summary.returncode == 0 and b"11,689,512" in summary.stdout
     formatted = run(light, "fmt", "--check", "specs/")
     assert formatted.returncode == 0, formatted.stderr
+    swept = run(light, "sweep", "specs/resnet18.arch", "--set", "classes=10,100")
+    assert swept.returncode == 0, swept.stderr
     drawn = run(light, "draw", "specs/resnet18.arch", "-o", str(tmp_path / "resnet18.dot"))
     assert drawn.returncode == 0 and (tmp_path / "resnet18.dot").read_text().startswith("digraph")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -247,3 +248,23 @@ async def test_a_broken_imported_file_is_reported_on_its_import_and_the_rest_sti
     assert problem.related_information[0].location.uri.endswith("parts/bad.arch")
     hints = hint_lines(doc, await doc.hints())
     assert hints[4] == ["-> 4x6x6"] and hints[5] == ["-> 144", "-> 2"]
+
+
+async def test_saving_an_imported_file_updates_the_documents_that_import_it(client, write):
+    lib = write("saved/lib.arch", "block widen(c) {\n    conv(c, 1)\n}\n")
+    text = 'import "saved/lib.arch"\n\nnetwork n(input=[3, 8, 8]) {\n    widen(4)\n}\n'
+    user = Document(client, write("user.arch", text))
+    assert await user.open() == []
+    library = Document(client, lib)
+    await library.open()
+    broken = "block widen(c) {\n    conv(c, 1, groups=5)\n}\n"
+    lib.write_text(broken)
+    await library.replace(broken)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(text_document=library.identifier()))
+    # the importing document is analyzed again, and now sees the saved block
+    for _ in range(200):
+        latest = [p for p in client.published if p.uri == user.uri]
+        if latest and latest[-1].diagnostics:
+            break
+        await asyncio.sleep(0.05)
+    assert [d.code for d in latest[-1].diagnostics] == ["E0204"]

@@ -120,7 +120,11 @@ async def did_change(ls: ArchServer, params: types.DidChangeTextDocumentParams) 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 async def did_save(ls: ArchServer, params: types.DidSaveTextDocumentParams) -> None:
+    """The saved document at once; the other open ones after it, since they may import what was saved."""
     ls.schedule(params.text_document.uri, 0)
+    for uri in ls.workspace.text_documents:
+        if uri != params.text_document.uri:
+            ls.schedule(uri, DEBOUNCE_SECONDS)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
