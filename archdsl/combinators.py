@@ -16,13 +16,20 @@ combinator's name, so adding one is a `Combinator` subclass decorated with `@reg
         def infer(self, inputs):
             return same_shape(self, inputs, code="E0201")
 
-        def lower(self, inputs, call=EAGER):
+        def lower(self, inputs, call=eager):
             import torch
 
             return fold(call, torch.maximum, inputs)
 
 A shape rule sees a list of `MergeInput` (type, the producer's name and place), so the same rule serves the
-branches of `add { a | b }` and named tensors from anywhere in a graph.
+branches of `add { a | b }` and named tensors from anywhere in a graph:
+
+>>> branches = [MergeInput(TensorType.of(16, 8, 8), "branch 1"), MergeInput(TensorType.of(32, 8, 8), "branch 2")]
+>>> COMBINATORS["concat"].infer(branches).dims
+(48, 8, 8)
+>>> COMBINATORS["add"].infer(branches)
+Traceback (most recent call last):
+archdsl.combinators.MergeError: `add`: branch 2 has shape 32x8x8, branch 1 has 16x8x8
 """
 
 from __future__ import annotations
@@ -35,11 +42,12 @@ from .source import Span
 from .types import CHANNELS, SHAPE, SPATIAL, TensorType
 
 #: records one call of a torch function and returns its result: `fx.Graph.call_function` when lowering,
-#: or the function itself when run eagerly (`EAGER`)
+#: or the function itself when run eagerly (`eager`)
 Call = Callable[..., Any]
 
 
-def EAGER(function: Callable, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (a constant of type Call)
+def eager(function: Callable, *args: Any, **kwargs: Any) -> Any:
+    """The `Call` that runs each torch function at once (a lowering used outside an fx graph)."""
     return function(*args, **kwargs)
 
 
@@ -84,7 +92,7 @@ class Combinator:
         """The merged type; raises `MergeError` naming the input that breaks the rule, and how."""
         raise NotImplementedError
 
-    def lower(self, inputs: list, call: Call = EAGER) -> Any:
+    def lower(self, inputs: list, call: Call = eager) -> Any:
         """The merged tensor, computed from the inputs through `call` (torch is imported here, lazily)."""
         raise NotImplementedError
 
@@ -165,7 +173,7 @@ class Add(Combinator):
     def infer(self, inputs: Sequence[MergeInput]) -> TensorType:
         return same_shape(self, inputs, code="E0201")
 
-    def lower(self, inputs: list, call: Call = EAGER) -> Any:
+    def lower(self, inputs: list, call: Call = eager) -> Any:
         return fold(call, operator.add, inputs)
 
 
@@ -188,7 +196,7 @@ class Concat(Combinator):
                                  help="branches must keep the same height and width; check strides and padding")
         return TensorType.of(sum(i.type.c for i in inputs), *first.type.spatial)
 
-    def lower(self, inputs: list, call: Call = EAGER) -> Any:
+    def lower(self, inputs: list, call: Call = eager) -> Any:
         import torch
 
         return call(torch.cat, inputs, dim=1)
@@ -216,5 +224,5 @@ class Mul(Combinator):
             dims = [max(x, y) for x, y in zip(dims, other.type.dims)]
         return TensorType.of(*dims)
 
-    def lower(self, inputs: list, call: Call = EAGER) -> Any:
+    def lower(self, inputs: list, call: Call = eager) -> Any:
         return fold(call, operator.mul, inputs)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import archdsl
-from archdsl.combinators import COMBINATORS, EAGER, Combinator, MergeError, MergeInput, fold, register, same_shape, unregister
+from archdsl.combinators import (COMBINATORS, Combinator, MergeError, MergeInput, eager, fold, register, same_shape,
+                                 unregister)
 from archdsl.diagnostics import ArchError
 from archdsl.types import SPATIAL, TensorType
 from archdsl.viz import to_dot
@@ -64,7 +65,7 @@ class Maximum(Combinator):
     def infer(self, inputs):
         return same_shape(self, inputs, code="E0201")
 
-    def lower(self, inputs, call=EAGER):
+    def lower(self, inputs, call=eager):
         import torch
 
         return fold(call, torch.maximum, inputs)
