@@ -65,10 +65,11 @@ def _sum(graph: Graph, attribute: str) -> int:
 class Value:
     """One value of a graph being rewritten: the input (`node` None) or a node, reading other values."""
 
-    __slots__ = ("node", "inputs", "type")
+    __slots__ = ("node", "inputs", "type", "fact")
 
     def __init__(self, node, inputs: list[Value], type: TensorType | None):
         self.node, self.inputs, self.type = node, inputs, type
+        self.fact: Op | None = None  # what the rules know of an op node, worked out once
 
 
 _OUTPUT = Value(None, [], None)  # the graph's output, as a user of the value it returns
@@ -90,8 +91,7 @@ class IRView:
     def graph(self) -> Graph:
         """The graph as it now is, its nodes renumbered 1..n in order (id 0 stays the input)."""
         ids = {id(self.input): 0, **{id(v): k + 1 for k, v in enumerate(self.values)}}
-        nodes = tuple(v.node.model_copy(update={"id": ids[id(v)], "inputs": tuple(ids[id(i)] for i in v.inputs)})
-                      for v in self.values)
+        nodes = tuple(_renumbered(v.node, ids[id(v)], tuple(ids[id(i)] for i in v.inputs)) for v in self.values)
         return Graph.model_construct(input=self.input.type, nodes=nodes, output=ids[id(self.out)])
 
     # -- reading
@@ -112,7 +112,9 @@ class IRView:
         return value.inputs[0] if isinstance(value.node, (OpNode, GroupNode)) else None
 
     def op(self, value: Value) -> Op | None:
-        return op_of(value.node, value.inputs[0].type) if isinstance(value.node, OpNode) else None
+        if value.fact is None and isinstance(value.node, OpNode):
+            value.fact = op_of(value.node, value.inputs[0].type)
+        return value.fact
 
     def group(self, value: Value) -> IRView | None:
         node = value.node
@@ -149,7 +151,7 @@ class IRView:
 
     def fold(self, norm: Value, into: Leaf) -> None:
         producer = norm.inputs[0]
-        producer.node = _with_bias(producer.node, into.path.split(".")[1:])
+        producer.node, producer.fact = _with_bias(producer.node, into.path.split(".")[1:]), None
         self.bypass(norm)
 
     def fuse(self, adds: list[Value], operands: list[Value], plan: AddPlan) -> str:
@@ -201,6 +203,10 @@ def op_of(node: OpNode, x: TensorType) -> Op:
         c = node.out.c
         return Op("norm", node.op, c, node.out.rank, Branch(c, c))
     return Op(role, node.op)
+
+
+def _renumbered(node, id: int, inputs: tuple[int, ...]):
+    return node if (node.id, node.inputs) == (id, inputs) else node.model_copy(update={"id": id, "inputs": inputs})
 
 
 def _with_bias(node, path: list[str]):
