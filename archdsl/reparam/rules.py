@@ -124,8 +124,8 @@ def rewrite(view: GraphView, report: Report) -> None:
         pass
     for node in _norms(view):
         report.kept.append(f"`{view.name(node)}`: kept, {match_norm(view, node)}")
-    for root, operands in add_chains(view):
-        report.kept.append(f"`{view.name(root[0])}`: kept, {match_add(view, operands)}")
+    for adds, operands in add_chains(view):
+        report.kept.append(f"`{view.name(adds[0])}`: kept, {match_add(view, operands)}")
 
 
 # -- 1. identities
