@@ -12,9 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
+from archdsl.diagnostics import ArchError
 from archdsl.source import Source
-from archdsl.syntax.format import find_comments, format_source, same_ast
-from archdsl.syntax.parser import lark_parser, parse
+from archdsl.syntax.format import format_source, same_ast
+from archdsl.syntax.grammar import tokens
+from archdsl.syntax.parser import parse, parse_with_trivia
 
 from conftest import ROOT, SPECS, run_cli
 
@@ -35,8 +37,12 @@ def assert_safe(text: str) -> str:
     out = fmt(text)
     assert same_ast(parse(Source("in.arch", text)), parse(Source("out.arch", out))), out
     assert fmt(out) == out, out
-    assert sorted(c.text for c in find_comments(out)) == sorted(c.text.rstrip() for c in find_comments(text))
+    assert comments(out) == comments(text)
     return out
+
+
+def comments(text: str) -> list[str]:
+    return sorted(c.text for c in parse_with_trivia(Source("test.arch", text))[1].comments)
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: str(p.relative_to(ROOT)))
@@ -144,10 +150,56 @@ def test_loop_indices_and_comprehensions():
                                  " let d = [ceil(n * 2) for n in rows]\n}\n")
 
 
+def test_a_call_before_a_group_keeps_its_parentheses():
+    """`relu { bn }` is a combinator named `relu`; `relu() { bn }` is a call, then a group."""
+    text = "block b() { relu() { bn } x: relu()\n{ bn } relu() y: { bn } add { relu() | { bn } } }"
+    assert assert_safe(text) == ("block b() {\n    relu() { bn } x: relu()\n"
+                                 "    { bn } relu y: { bn } add { relu | { bn } }\n}\n")
+
+
 def test_labels_tuples_and_strings():
     text = 'block b() { head: { gap flatten } let t = (1,) let u = () c: conv(8, (3, 1), pad="same") }'
     out = assert_safe(text)
     assert 'head: { gap flatten } let t = (1,) let u = () c: conv(8, (3, 1), pad="same")' in out
+
+
+# --- the trivia: what the parse records besides the AST ----------------------------------------------------------
+
+
+def test_comments_come_from_the_lexer_with_their_place():
+    text = 'block b() {  # after code\n    # own line\n    conv(8, pad="# not a comment") #\n}\n# last'
+    _, trivia = parse_with_trivia(Source("t.arch", text))
+    assert [(c.text, c.own_line) for c in trivia.comments] == [
+        ("# after code", False), ("# own line", True), ("#", False), ("# last", True)]
+    assert [c.offset for c in trivia.comments] == [text.index("# after"), text.index("# own"), text.index("#\n}"),
+                                                   text.index("# last")]
+
+
+def test_trivia_matches_brackets_and_sees_blank_lines_between_tokens():
+    text = "network n(a=[1, (2)]) {\n\n    relu  # x\n\n\n    bn\n}\n"
+    _, trivia = parse_with_trivia(Source("t.arch", text))
+    for opening, closing in [("(", ")"), ("[", "]"), ("{", "}")]:
+        assert trivia.closer[text.index(opening)] == text.rindex(closing)
+    assert trivia.blank_line_between(text.index("{"), text.index("relu"))
+    assert not trivia.blank_line_between(text.index("relu"), text.index("# x"))
+    assert trivia.blank_line_between(text.index("# x"), text.index("bn"))
+    assert not trivia.blank_line_between(text.index("bn"), text.index("}"))
+
+
+def test_the_lexer_limits_bracket_depth_even_after_a_syntax_error():
+    """The depth check is a lexer callback of the one parse: it still applies where parsing resumes."""
+    deep = "network m() { let x = " + "(" * 101 + "1" + ")" * 101 + " }\n"
+    for text in (deep, "network n( {\n" + deep):
+        with pytest.raises(ArchError) as caught:
+            parse(Source("t.arch", text))
+        assert [(d.code, d.span.line) for d in caught.value.diagnostics] == [("E0002", text.count("\n"))]
+    parse(Source("t.arch", deep.replace("(" * 101, "(" * 99).replace(")" * 101, ")" * 99)))  # 100 with the `{`
+
+
+def test_lexing_without_parsing_reads_the_grammar_s_tokens():
+    assert [(t.type, str(t)) for t in tokens('a == "#" # c\n= ')] == [
+        ("NAME", "a"), ("COMP_OP", "=="), ("STRING", '"#"'), ("COMMENT", "# c"), ("EQUAL", "=")]
+    assert [str(t) for t in tokens("x ; y")] == ["x"]  # stops where no token starts
 
 
 # --- generated programs: any layout of any program formats safely ----------------------------------------------
@@ -290,13 +342,10 @@ GAPS = [" ", "\n", "\n\n", "\n\n\n", "  # note\n", "  # a | b { c ( [\n", "\n# o
 def reflow(text: str, rng: random.Random) -> str:
     """`text` with the same tokens and comments but new gaps between them: spaces, new lines and new comments.
 
-    The tokens come from Lark's own lexer, so a gap is never placed inside a string or a comment.
+    The tokens come from the grammar's lexer, so a gap is never placed inside a string or a comment.
     """
-    tokens = [t for t in lark_parser().lex(text, dont_ignore=True)]
     out, previous = [], None
-    for token in tokens:
-        if token.type == "WS":
-            continue
+    for token in tokens(text):
         if previous is not None:
             gap = rng.choice(GAPS + ["", "", "keep", "keep"])
             original = text[previous.end_pos:token.start_pos]
@@ -317,6 +366,7 @@ def _may_touch(left, right) -> bool:
     return left.value[-1] in "()[]{},:|" or right.value[0] in "()[]{},:|"
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from(BUNDLED), st.randoms(use_true_random=False))
 def test_bundled_files_with_gaps_and_comments_inserted_format_safely(path, rng):

@@ -14,6 +14,7 @@ from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 from ..diagnostics import Label
 from ..source import Source, Span
+from .grammar import tokens
 
 WORDS = {
     "RPAR": "`)`", "LPAR": "`(`", "RBRACE": "`}`", "LBRACE": "`{`", "RSQB": "`]`", "LSQB": "`[`",
@@ -170,6 +171,12 @@ class ErrorContext:
     def rest_of_line(self) -> str:
         line, col = self.where
         return self.source.line(line)[col - 1 + self.width:]
+
+    @cached_property
+    def next_type(self) -> str | None:
+        """The type of the token after the unexpected one on its line (`EQUAL` for `=`, `COMP_OP` for `==`)."""
+        following = next(tokens(self.rest_of_line()), None)
+        return following.type if following is not None else None
 
 
 def _end_of(value) -> tuple[int, int] | None:

@@ -40,7 +40,7 @@ def _looks_like_next_argument(c: ErrorContext) -> bool:
         return False
     if c.type in ("INT", "FLOAT", "STRING", "LSQB", "MINUS"):
         return True
-    return c.type == "NAME" and c.rest_of_line().lstrip().startswith("=") and not c.rest_of_line().lstrip().startswith("==")
+    return c.type == "NAME" and c.next_type == "EQUAL"
 
 
 def missing_closer(c: ErrorContext, opener: Token) -> SyntaxProblem:

@@ -1,4 +1,8 @@
-"""Text -> AST. Parsing does nothing else: names, values and shapes are elaboration's business."""
+"""Text -> AST. Parsing does nothing else: names, values and shapes are elaboration's business.
+
+The text is read once, by Lark's lexer as the parser asks for tokens (grammar.py); the formatter's comments
+and token positions come from that same parse (`parse_with_trivia`).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,10 @@ from ..combinators import COMBINATORS
 from ..diagnostics import ArchError, Diagnostic
 from ..source import Source, SourceMap
 from .errors import classify
-from .grammar import grammar_text, lark_parser  # noqa: F401  (grammar_text: the parser's public name too)
+from .grammar import MAX_NESTING, TooDeep, lark_parser, lexing
+from .grammar import grammar_text  # noqa: F401  (the parser's public name too)
+from .trivia import Trivia
 
-MAX_NESTING = 100  # brackets
 MAX_DEPTH = 200  # levels of the parse tree: real specs use fewer than 20
 MAX_INT_DIGITS = 19  # 2**62 has 19 digits; the evaluator checks the exact bound
 MAX_SOURCE_BYTES = 2 * 1024 * 1024  # real specs are a few kB; this still parses in seconds
@@ -50,18 +55,26 @@ def decode(name: str, data: bytes) -> Source:
 
 def parse(source: Source) -> ast.Module:
     """Parse one file. Every syntax error is reported: after one, parsing resumes at the next definition."""
-    _check_nesting(source)
-    tree = _parse_recovering(source)
+    tree, _ = _parse_recovering(source)
     _check_tree(source, tree)
     return _to_ast(source, tree)
 
 
-def _parse_recovering(source: Source):
+def parse_with_trivia(source: Source) -> tuple[ast.Module, Trivia]:
+    """Parse one file, and keep what the formatter needs besides the AST: the comments and every token."""
+    tree, comments = _parse_recovering(source)
+    _check_tree(source, tree)
+    tokens = list(tree.scan_values(lambda value: isinstance(value, Token)))  # the parser keeps them all, in order
+    return _to_ast(source, tree), Trivia(source.text, tokens, comments)
+
+
+def _parse_recovering(source: Source) -> tuple[Tree, list[Token]]:
+    """The parse tree, and the comments the lexer met."""
     problems: list[Diagnostic] = []
     text, start = source.text, 1
     while True:
         try:
-            tree = lark_parser().parse(text, start="start")
+            tree, comments = _lark_parse(source, text, "start")
         except UnexpectedInput as exc:
             problem = _syntax_diagnostic(source, exc)
             at_end = getattr(getattr(exc, "token", None), "type", None) == "$END"
@@ -76,7 +89,20 @@ def _parse_recovering(source: Source):
             continue
         if problems:
             raise ArchError(problems)
-        return tree
+        return tree, comments
+
+
+def _lark_parse(source: Source, text: str, start: str) -> tuple[Tree, list[Token]]:
+    """One run of Lark over `text` (the source's text, or the part after an error) from the rule `start`."""
+    try:
+        with lexing() as lexed:
+            return lark_parser().parse(text, start=start), lexed.comments
+    except TooDeep as exc:
+        # The parser itself is iterative, but every later stage recurses over the tree: refuse absurd depth.
+        raise ArchError(Diagnostic(
+            code="E0002", message=f"brackets are nested more than {MAX_NESTING} deep",
+            span=source.span(exc.token.line, exc.token.column), label="too deep here",
+            help="split the structure into named blocks")) from None
 
 
 def _next_definition(source: Source, error_line: int, start: int) -> int | None:
@@ -147,33 +173,6 @@ def _to_ast(source: Source, tree: Tree):
                                    span=source.span(1, 1), help="split deep structures into named blocks")) from None
 
 
-def _check_nesting(source: Source) -> None:
-    # The parser itself is iterative, but every later stage recurses over the tree: refuse absurd depth here.
-    depth, line, col = 0, 1, 0
-    in_comment = in_string = False
-    for ch in source.text:
-        col += 1
-        if ch == "\n":
-            line, col, in_comment, in_string = line + 1, 0, False, False
-        elif in_comment:
-            continue
-        elif ch == '"':
-            in_string = not in_string
-        elif in_string:
-            continue
-        elif ch == "#":
-            in_comment = True
-        elif ch in "([{":
-            depth += 1
-            if depth > MAX_NESTING:
-                raise ArchError(Diagnostic(
-                    code="E0002", message=f"brackets are nested more than {MAX_NESTING} deep",
-                    span=source.span(line, col), label="too deep here",
-                    help="split the structure into named blocks"))
-        elif ch in ")]}":
-            depth = max(depth - 1, 0)
-
-
 def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
     problem = classify(source, exc)
     return Diagnostic(code="E0001", message=problem.message, span=problem.span, label=problem.label,
@@ -196,9 +195,8 @@ def _input_error(name: str, message: str, data: bytes = b"", offset: int | None 
 
 def parse_expression(source: Source) -> "ast.Expr":
     """One expression (as given to `--set name=value`)."""
-    _check_nesting(source)
     try:
-        tree = lark_parser().parse(source.text, start="expr")
+        tree, _ = _lark_parse(source, source.text, "expr")
     except UnexpectedInput as exc:
         raise ArchError(_syntax_diagnostic(source, exc)) from None
     _check_tree(source, tree)
