@@ -160,8 +160,7 @@ def _keyword_as_name(c: ErrorContext) -> bool:
     prev = c.previous_token
     if prev is not None and prev.type in ("LET", "BLOCK", "NETWORK", "FOR", "AS"):
         return True
-    after = c.rest_of_line().lstrip()
-    return after.startswith((":", "=", ",")) and not after.startswith("==")
+    return c.next_type in ("COLON", "EQUAL", "COMMA")
 
 
 
