@@ -2,7 +2,7 @@
 
 They pin today's behaviour so that code can move underneath: a refactor must leave every file under
 `__snapshots__/test_snapshots/` unchanged. Only public entry points are called (`archdsl.check`,
-`archdsl.reparam.deploy_ir`, `archdsl.viz.to_dot`). The formatter's outputs are snapshot in `tests/snapshots/fmt/`.
+`archdsl.reparam.deploy_ir`, `archdsl.viz.to_dot`). The formatter's outputs are in `__snapshots__/test_fmt/`.
 
 When a change is meant to alter an output, regenerate and review the diff:
 
