@@ -108,6 +108,12 @@ def test_resnet_block_downsamples_unless_it_is_the_first(write, call, out, strid
     assert net.output.dims == out and [g.args["stride"] for g in stage.graph.nodes] == strides
 
 
+@pytest.mark.parametrize("call, out", [("dense(2)", (8 + 2 * 32, 16, 16)), ("dense(3, growth=5)", (8 + 3 * 5, 16, 16))])
+def test_dense_grows_by_growth_per_layer(write, call, out):
+    net, block = elaborate(write, call)
+    assert net.output.dims == out and ops(block).count("conv") == ops(block).count("concat")
+
+
 def test_book_dense_block_grows_by_growth_per_layer(write):
     net, block = elaborate(write, "book_dense_block(3, 5)")
     assert net.output.dims == (8 + 3 * 5, 16, 16)
