@@ -13,7 +13,8 @@ from .report import _number
 def machine_line(data: dict) -> str:
     m = data["machine"]
     refs = ", ".join(f"{k} {m[k]}" for k in ("torchvision", "timm", "torchinfo") if m.get(k))
-    return (f"{m['cpu']} ({m['cores']} cores, shared), torch {m['torch']} with {m['threads']} thread(s), "
+    load = f", load average {m['load_average'][1]:.1f} at the end" if m.get("load_average") else ""
+    return (f"{m['cpu']} ({m['cores']} cores, shared{load}), torch {m['torch']} with {m['threads']} thread(s), "
             f"Python {m['python']}; {refs}; {data['mode']} run of {data['when']}, {data['seconds']:.0f} s")
 
 

@@ -17,7 +17,7 @@ def machine(settings) -> dict:
     import torch
 
     info = {"cpu": _cpu_model(), "cores": _cores(), "threads": settings.threads, "torch": torch.__version__,
-            "python": platform.python_version(), "device": settings.device}
+            "python": platform.python_version(), "device": settings.device, "load_average": _load_average()}
     for package in ("torchvision", "timm", "torchinfo"):
         try:
             info[package] = __import__(package).__version__
@@ -26,6 +26,17 @@ def machine(settings) -> dict:
     if settings.device == "cuda" and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
+
+
+def _load_average() -> list[float] | None:
+    """1, 5 and 15-minute load averages when the machine is described (at the start and at the end of a run):
+    on shared cores, a load well above the core count means the wide ranges are other people's work."""
+    import os
+
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
 
 
 def _cpu_model() -> str:
