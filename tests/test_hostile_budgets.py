@@ -202,7 +202,6 @@ def test_zero_to_a_negative_power_says_what_happened(tmp_path):
 DEPLOY_BN_BRANCH = "network n(input=[3, 8, 8]) { conv(8, 3, pad=1) bn add { conv(8, 1) bn | bn } }\n"
 
 
-@pending(11, "reparam/ir.py (the deploy IR rules of issue 11)")
 @pytest.mark.parametrize("command", [["summary", "--deploy"], ["build", "--emit", "ir", "--deploy"],
                                      ["draw", "--deploy", "-o", "{tmp}/x.dot"]])
 def test_the_deploy_ir_of_a_bn_only_branch(tmp_path, command):

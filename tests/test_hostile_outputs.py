@@ -234,7 +234,6 @@ def test_a_fifo_given_as_the_spec_does_not_block(tmp_path, command):
     assert "not a regular file" in out
 
 
-@pending(4, "cli/app.py (atomic_write through safe_io)")
 @pytest.mark.parametrize("kind", ["fifo", "char_device"])
 @pytest.mark.parametrize("command", [["draw", "-o"], ["build", "-o"]])
 def test_output_to_a_special_file_is_refused_and_it_survives(tmp_path, kind, command):
@@ -254,7 +253,6 @@ def test_output_to_a_directory_is_refused(tmp_path):
     assert (tmp_path / "out.dot").is_dir()
 
 
-@pending(4, "cli/app.py (atomic_write through safe_io: symlinks followed)")
 def test_fmt_formats_the_target_of_a_symlink(tmp_path):
     real = write_spec(tmp_path, "real.arch", UGLY_SPEC)
     link = tmp_path / "link.arch"
@@ -263,7 +261,6 @@ def test_fmt_formats_the_target_of_a_symlink(tmp_path):
     assert link.is_symlink() and real.read_text() != UGLY_SPEC
 
 
-@pending(4, "cli/app.py (atomic_write through safe_io: symlinks followed)")
 def test_draw_writes_the_target_of_a_symlink(tmp_path):
     spec = write_spec(tmp_path, "n.arch", SPEC)
     (tmp_path / "real.dot").write_text("old")
@@ -273,7 +270,6 @@ def test_draw_writes_the_target_of_a_symlink(tmp_path):
     assert link.is_symlink() and (tmp_path / "real.dot").read_text().startswith("digraph")
 
 
-@pending(4, "cli/app.py (atomic_write through safe_io: errors name the target)")
 def test_an_unwritable_output_is_named_not_its_temporary_file(tmp_path, unwritable):
     spec = write_spec(tmp_path, "n.arch", SPEC)
     target = str(unwritable / "archdsl-test.dot")
@@ -281,7 +277,6 @@ def test_an_unwritable_output_is_named_not_its_temporary_file(tmp_path, unwritab
     assert target in out and ".tmp" not in out
 
 
-@pending(4, "cli/app.py (atomic_write through safe_io: SIGTERM)")
 def test_a_terminated_export_leaves_no_temporary_file(tmp_path):
     pytest.importorskip("onnx")
     spec = write_spec(tmp_path, "n.arch", "network n(input=[3, 32, 32]) {" + " conv(16, 3, pad=1) relu" * 30 + " }\n")

@@ -146,38 +146,15 @@ def describe_os_error(exc: BaseException) -> str:
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename over `path`.
+    """Write through a temporary file in the same folder, then rename over `path` (archdsl/safe_io.py).
 
-    A failure (an exception, Ctrl-C, a full disk) leaves the previous `path` untouched and no temporary file
-    behind; readers never see a half-written file. The new file gets the previous file's permissions, or the
-    usual ones for a new file (mkstemp would leave it readable by its owner only).
+    Only a regular file is written: a directory, FIFO or device at `path` is refused, a symlink's target is
+    written. A failure (an exception, Ctrl-C, SIGTERM, a full disk) leaves the previous `path` untouched and
+    no temporary file behind; errors name `path`, never the temporary file.
     """
-    import os
-    import stat
-    import tempfile
+    from ..safe_io import atomic_write as write_atomically
 
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(2, "no such folder", str(path.parent))
-    if path.is_dir():
-        raise IsADirectoryError(21, "is a directory", str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        with open(tmp, "rb+") as f:  # the bytes reach the disk before the name does
-            os.fsync(f.fileno())
-        try:
-            mode = stat.S_IMODE(os.stat(path).st_mode)
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, write)
 
 
 def compile_spec(file: Path, network: str | None, overrides: dict[str, Any], max_params: int | None = None):
