@@ -5,8 +5,9 @@
 apply the rules of `reparam/rules.py`; here they must reach the same result on every bundled spec and on tricky
 patterns, with a throwaway primitive registered as the identity at inference with a module of its own (the
 case where the two passes once disagreed): the same changes reported (removed, folded, fused; as many kept),
-the same module names and parameter shapes in order, the same counts, and the same outputs, equal to the
-training form in eval mode with random BatchNorm statistics.
+the same module names and parameter shapes in order, the same counts, the same weights (computed along the IR
+pass by reparam/state.py, from the training form's state_dict), and the same outputs, equal to the training
+form in eval mode with random BatchNorm statistics.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import archdsl
 from archdsl.primitives import REGISTRY, Primitive
 from archdsl.primitives.base import register_instance
 from archdsl.reparam import graph, ir
+from archdsl.reparam.state import FollowState
 from archdsl.reparam.verify import difference, randomize_batchnorm
 
 from conftest import all_specs, spec_id
@@ -69,7 +71,8 @@ def assert_agree(net: archdsl.Network, dtype=torch.float64, seed: int = 0) -> gr
     """`build --deploy` and the IR pass describe one network: returns the fx pass's result for more checks."""
     torch.manual_seed(seed)
     model = randomize_batchnorm(archdsl.build(net).to(dtype).eval())
-    built, planned = graph.run(model), ir.run(net)
+    follow = FollowState(model.state_dict())  # the deploy weights computed along the IR pass, from the IR alone
+    built, planned = graph.run(model), ir.run(net, follow)
     assert (built.removed, built.folded, built.fused) == (planned.removed, planned.folded, planned.fused)
     assert len(built.kept) == len(planned.kept), (built.kept, planned.kept)
     deploy, state = built.module, built.module.state_dict()
@@ -77,7 +80,9 @@ def assert_agree(net: archdsl.Network, dtype=torch.float64, seed: int = 0) -> gr
     assert [(k, v.shape) for k, v in lowered.state_dict().items()] == [(k, v.shape) for k, v in state.items()]
     assert planned.network.param_count == sum(p.numel() for p in deploy.parameters())
     assert planned.network.output == net.output
-    lowered.load_state_dict(state)
+    assert follow.state.keys() == state.keys()
+    assert all(torch.equal(follow.state[k], v) for k, v in state.items()), "the IR pass computed other weights"
+    lowered.load_state_dict(follow.state)
     x = torch.randn(2, *net.input.dims, dtype=dtype)
     with torch.no_grad():
         reference, deployed = model(x), deploy(x)

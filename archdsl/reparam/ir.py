@@ -2,7 +2,8 @@
 
 The same rules as `reparameterize` (graph.py) over the same facts, so lowering the result gives the modules,
 names and parameter shapes that `reparameterize(lower(network))` gives (tested on every spec). `summary
---deploy`, `draw --deploy` and `--emit ir --deploy` use it without building anything.
+--deploy`, `draw --deploy` and `--emit ir --deploy` use it without building anything; told of each edit
+(`Follow`), state.py computes the deploy weights from the training form's state_dict along the way.
 
 >>> import archdsl
 >>> deploy_ir(archdsl.check("specs/repvgg_a0.arch")).param_count
@@ -12,13 +13,14 @@ names and parameter shapes that `reparameterize(lower(network))` gives (tested o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..ir import Graph, GroupNode, MergeNode, Network, OpNode
 from ..primitives import REGISTRY
 from ..primitives.base import pair
 from ..primitives.conv import conv_padding
 from ..types import TensorType
-from .geometry import ASYMMETRIC_SAME, Branch
+from .geometry import ASYMMETRIC_SAME, Branch, Fused
 from .rules import AddPlan, Leaf, Op, Report, Role, input_of, rewrite, role_of
 
 SUM = "add"  # the combinator whose operands the rules fuse
@@ -31,24 +33,33 @@ class DeployIR(Report):
     network: Network | None = None
 
 
+class Follow(Protocol):
+    """Told of each edit as the pass makes it, by module path: state.py computes the deploy weights along."""
+
+    def dropped(self, path: str) -> None: ...  # an op or group that is the identity at inference
+    def folded(self, norm: str, norm_op: OpNode, into: str) -> None: ...  # a norm folded into the op `into`
+    def fused(self, name: str, members: list[tuple[str, OpNode] | None], plan: Fused) -> None: ...  # None: identity
+
+
 def deploy_ir(network: Network) -> Network:
     """The network with BatchNorms folded, inference identities removed and linear branches fused."""
     return run(network).network
 
 
-def run(network: Network) -> DeployIR:
-    """`deploy_ir`, also reporting each change and each pattern left with its reason (as `graph.run` does)."""
+def run(network: Network, follow: Follow | None = None) -> DeployIR:
+    """`deploy_ir`, also reporting each change and each pattern left with its reason (as `graph.run` does);
+    `follow` is told of each edit (state.py: the deploy weights)."""
     result = DeployIR()
-    graph = _rewrite(network.graph, "", result)
+    graph = _rewrite(network.graph, "", result, follow)
     result.network = network.model_copy(update={"graph": graph, "param_count": _sum(graph, "param_count"),
                                                 "macs": _sum(graph, "macs")})
     return result
 
 
-def _rewrite(graph: Graph, prefix: str, report: Report) -> Graph:
-    nodes = tuple(_with_graph(n, _rewrite(n.graph, f"{prefix}{n.name}.", report)) if isinstance(n, GroupNode)
-                  else n for n in graph.nodes)
-    view = IRView(graph.model_copy(update={"nodes": nodes}), prefix)
+def _rewrite(graph: Graph, prefix: str, report: Report, follow: Follow | None) -> Graph:
+    nodes = tuple(_with_graph(n, _rewrite(n.graph, f"{prefix}{n.name}.", report, follow))
+                  if isinstance(n, GroupNode) else n for n in graph.nodes)
+    view = IRView(graph.model_copy(update={"nodes": nodes}), prefix, follow)
     rewrite(view, report)
     return view.graph()
 
@@ -78,21 +89,23 @@ _OUTPUT = Value(None, [], None)  # the graph's output, as a user of the value it
 class IRView:
     """One IR graph as a graph view (rules.GraphView): an ordered list of values, edited in place."""
 
-    def __init__(self, graph: Graph, prefix: str):
-        self.prefix = prefix
+    def __init__(self, graph: Graph, prefix: str, follow: Follow | None = None):
+        self.prefix, self.follow = prefix, follow
         self.input = Value(None, [], graph.input)
         by_id = {0: self.input}
         self.values: list[Value] = []
         for node in graph.nodes:
             by_id[node.id] = Value(node, [by_id[i] for i in node.inputs], node.out)
             self.values.append(by_id[node.id])
-        self.out = by_id[graph.output]
+        self.base, self.out = graph, by_id[graph.output]
+        self.results = [by_id[o.node] for o in graph.outputs]  # a graph's named outputs, when it has several
 
     def graph(self) -> Graph:
         """The graph as it now is, its nodes renumbered 1..n in order (id 0 stays the input)."""
         ids = {id(self.input): 0, **{id(v): k + 1 for k, v in enumerate(self.values)}}
         nodes = tuple(_renumbered(v.node, ids[id(v)], tuple(ids[id(i)] for i in v.inputs)) for v in self.values)
-        return Graph.model_construct(input=self.input.type, nodes=nodes, output=ids[id(self.out)])
+        outputs = tuple(o.model_copy(update={"node": ids[id(r)]}) for o, r in zip(self.base.outputs, self.results))
+        return self.base.model_copy(update={"nodes": nodes, "output": ids[id(self.out)], "outputs": outputs})
 
     # -- reading
 
@@ -106,7 +119,8 @@ class IRView:
         return value is self.input
 
     def users(self, value: Value) -> list[Value]:
-        return [u for u in self.values for i in u.inputs if i is value] + ([_OUTPUT] if self.out is value else [])
+        outputs = [r for r in self.results if r is value] if self.results else [value] if self.out is value else []
+        return [u for u in self.values for i in u.inputs if i is value] + [_OUTPUT] * len(outputs)
 
     def source(self, value: Value) -> Value | None:
         return value.inputs[0] if isinstance(value.node, (OpNode, GroupNode)) else None
@@ -146,13 +160,16 @@ class IRView:
     # -- editing
 
     def bypass(self, value: Value) -> None:
-        self._replace_uses(value, value.inputs[0])
-        self.values.remove(value)
+        if self.follow is not None:
+            self.follow.dropped(f"{self.prefix}{value.node.name}")
+        self._unlink(value)
 
     def fold(self, norm: Value, into: Leaf) -> None:
         producer = norm.inputs[0]
+        if self.follow is not None:
+            self.follow.folded(f"{self.prefix}{norm.node.name}", norm.node, f"{self.prefix}{into.path}")
         producer.node, producer.fact = _with_bias(producer.node, into.path.split(".")[1:]), None
-        self.bypass(norm)
+        self._unlink(norm)
 
     def fuse(self, adds: list[Value], operands: list[Value], plan: AddPlan) -> str:
         g, conv, root = plan.fused.branch, REGISTRY["conv"], adds[0]
@@ -167,6 +184,10 @@ class IRView:
                                       name=name, param_count=conv.param_count(params, x, y),
                                       macs=conv.macs(params, x, y), kind="op")
         fused = Value(node, [plan.source], y)
+        if self.follow is not None:
+            members = [None if leaf is None else (f"{self.prefix}{leaf.path}", _at(operands[i].node, leaf.path))
+                       for i, leaf in zip(plan.members, plan.leaves)]
+            self.follow.fused(f"{self.prefix}{name}", members, plan.fused)
         anchor = next(operands[i] for i, leaf in zip(plan.members, plan.leaves) if leaf)
         self.values.insert(self.values.index(anchor), fused)
         first = plan.members[0]
@@ -183,11 +204,16 @@ class IRView:
             root.inputs = kept
         return name
 
+    def _unlink(self, value: Value) -> None:
+        self._replace_uses(value, value.inputs[0])
+        self.values.remove(value)
+
     def _replace_uses(self, old: Value, new: Value) -> None:
         for value in self.values:
             value.inputs = [new if i is old else i for i in value.inputs]
         if self.out is old:
             self.out = new
+        self.results = [new if r is old else r for r in self.results]
 
 
 def op_of(node: OpNode, x: TensorType) -> Op:
@@ -203,6 +229,13 @@ def op_of(node: OpNode, x: TensorType) -> Op:
         c = node.out.c
         return Op("norm", node.op, c, node.out.rank, Branch(c, c))
     return Op(role, node.op)
+
+
+def _at(node, path: str) -> OpNode:
+    """The op at `path` (its first name is `node`'s own) inside `node`."""
+    for name in path.split(".")[1:]:
+        node = next(n for n in node.graph.nodes if getattr(n, "name", None) == name)
+    return node
 
 
 def _renumbered(node, id: int, inputs: tuple[int, ...]):

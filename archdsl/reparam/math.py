@@ -86,3 +86,17 @@ def bn_as_conv(mean: Tensor, var: Tensor, eps: float, gamma: Tensor | None, beta
     """A BatchNorm alone (RepVGG's identity branch) as the weight and bias of a 1x1 convolution."""
     kernel = identity_kernel(mean.numel(), groups, dtype=mean.dtype, device=mean.device)
     return fuse_conv_bn_weights(kernel, None, mean, var, eps, gamma, beta)
+
+
+def sum_kernels(parts: list[tuple[Tensor, Tensor | None]], size: tuple[int, int],
+                offsets: list[tuple[int, int]]) -> tuple[Tensor, Tensor]:
+    """Parallel convolutions of one input as one: each (weight, bias) placed at its offset in a `size` kernel.
+
+    Convolution is linear in its kernel, so the sum of the branches' outputs is the output of the summed kernels.
+    """
+    weight = sum(pad_kernel(w, size, offset) for (w, _), offset in zip(parts, offsets))
+    bias = torch.zeros(weight.shape[0], dtype=weight.dtype, device=weight.device)
+    for _, b in parts:
+        if b is not None:
+            bias += b
+    return weight, bias

@@ -92,14 +92,8 @@ def fuse_branches(modules: list[nn.Module | None], plan: Fused) -> nn.Conv2d:
     require_eval(*(m for m in modules if m is not None))
     g = plan.branch
     reference = next(m.weight for m in modules if isinstance(m, nn.Conv2d))
-    weight = torch.zeros(g.out_channels, g.in_channels // g.groups, *g.kernel,
-                         dtype=reference.dtype, device=reference.device)
-    bias = torch.zeros(g.out_channels, dtype=reference.dtype, device=reference.device)
-    for module, offset in zip(modules, plan.offsets):
-        w, b = _as_kernel(module, g.out_channels, g.groups, reference)
-        weight += math.pad_kernel(w, g.kernel, offset)
-        if b is not None:
-            bias += b
+    parts = [_as_kernel(module, g.out_channels, g.groups, reference) for module in modules]
+    weight, bias = math.sum_kernels(parts, g.kernel, list(plan.offsets))
     fused = nn.Conv2d(g.in_channels, g.out_channels, g.kernel, g.stride, g.padding, g.dilation, g.groups,
                       bias=True, device=reference.device, dtype=reference.dtype)
     return _set(fused, weight, bias)
