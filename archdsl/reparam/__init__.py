@@ -17,38 +17,16 @@ from .ir import deploy_ir
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["deploy_ir", "reparameterize", "run"]
+__all__ = ["deploy_ir", "reparameterize"]
 
 
-def reparameterize(model: "nn.Module", memory_format=None, *, build=None) -> "nn.Module":
+def reparameterize(model: "nn.Module", memory_format=None) -> "nn.Module":
     """A new module equal to `model` in eval mode, BatchNorms folded and parallel linear branches fused.
 
     Raises `ReparamError` (a `ValueError`) when `model` is in training mode: call `model.eval()` first.
     Weights are stored channels_last unless `memory_format` says otherwise (e.g. `torch.contiguous_format`).
-    A module archdsl built is lowered again from its deploy IR by `build` (deploy.py; `archdsl.reparameterize`
-    passes the lowering); any other module must be a torch.fx graph, rewritten in place (graph.py). See
-    `archdsl.reparam.rules` for the rules; `deploy.run` and `graph.run` also report what was left and why.
+    See `archdsl.reparam.rules` for the rules; `graph.run` also reports what was left and why.
     """
-    return run(model, memory_format, build=build).module
+    from .graph import reparameterize as _reparameterize
 
-
-def run(model: "nn.Module", memory_format=None, *, build=None, state=None):
-    """`reparameterize`, with the report (`Reparameterized`: folded, fused, removed, kept with the reason)."""
-    import torch
-
-    from ..nn import network_of
-
-    memory_format = torch.channels_last if memory_format is None else memory_format
-    network = network_of(model)
-    if network is not None and build is not None:
-        from .deploy import run as deploy
-
-        return deploy(model, network, build, memory_format, state)
-    from .graph import run as rewrite_fx
-
-    if state is not None:  # the fx pass rewrites a copy of the module: give the copy those weights
-        import copy
-
-        model = copy.deepcopy(model)
-        model.load_state_dict(state)
-    return rewrite_fx(model, memory_format)
+    return _reparameterize(model) if memory_format is None else _reparameterize(model, memory_format)
