@@ -45,8 +45,11 @@ class Primitive:
     Params: ClassVar[type[ParamModel]] = NoParams
     #: True when the op is the identity at inference time (dropout, drop_path): diagrams may fade it
     inference_identity: ClassVar[bool] = False
+    #: parameters that take a named tensor (`resize(@input)`), written before the others in a call and kept out
+    #: of `Params`: the op's inputs are (x, *one per name); `infer` gets their types, the module's forward them
+    tensor_params: ClassVar[tuple[str, ...]] = ()
 
-    def infer(self, p: Any, x: TensorType) -> TensorType:
+    def infer(self, p: Any, x: TensorType, *tensors: TensorType) -> TensorType:
         return x
 
     def build(self, p: Any, x: TensorType, y: TensorType):
