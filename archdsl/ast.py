@@ -100,11 +100,21 @@ class KeywordArg(Node):
     value: Expr
 
 
+class Template(Node):
+    """A string label with `{expr}` interpolations (`"denselayer{i + 1}"`): the text parts and the expressions in
+    order, evaluated to a string when elaborated (syntax/template.py splits it)."""
+
+    kind: Literal["template"] = "template"
+    parts: tuple[Union[str, Expr], ...]
+
+
 # --- statements --------------------------------------------------------------------------------
 
 class Item(Node):
-    label: str | None = None
+    label: str | None = None  # as written: a name, or a string with its quotes (`"block1-0"`)
     label_span: Span | None = None
+    #: a string label (`"denselayer{i + 1}": ...`), evaluated to the submodule's name when elaborated
+    label_template: Template | None = None
 
 
 class Call(Item):
@@ -207,6 +217,6 @@ class Module(BaseModel):
     networks: tuple[NetworkDef, ...] = ()
 
 
-for _model in (Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, ListComp, KeywordArg, Repeat, For, Branch,
+for _model in (Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, ListComp, KeywordArg, Template, Item, Repeat, For, Branch,
                Combine, If, Group, Let, Param, Definition, BlockDef, NetworkDef):
     _model.model_rebuild()

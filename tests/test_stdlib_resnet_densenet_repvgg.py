@@ -90,7 +90,8 @@ def test_dense_block_grows_by_n_times_growth_keeping_its_input_first(write, n, g
         y = model(x)
     assert y.shape[1:] == net.output.dims
     assert torch.equal(y[:, :input[0]], x)  # torchvision's order: the block input, then each layer's features
-    assert _shapes(model)[f"b.{n - 1}.conv1.weight"] == (bn_size * growth, input[0] + (n - 1) * growth, 1, 1)
+    # torchvision names the layers `denselayer1`, `denselayer2`, ...
+    assert _shapes(model)[f"b.denselayer{n}.conv1.weight"] == (bn_size * growth, input[0] + (n - 1) * growth, 1, 1)
 
 
 @pytest.mark.parametrize("input, c, out", [([16, 8, 8], 8, (8, 4, 4)), ([10, 9, 9], 5, (5, 4, 4))])

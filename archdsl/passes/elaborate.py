@@ -102,6 +102,9 @@ class Elaborator:
             raise self._depth_error(span, f"items nest more than {self.limits.max_depth} levels deep")
 
     def item(self, stmt: ast.Item, value: int, builder: GraphBuilder, variables, scope: FileScope) -> int:
+        if stmt.label_template is not None:  # `"denselayer{i + 1}": ...`: the label is computed here
+            label = self._label(stmt, Evaluator(variables, builder.type_of(value)))
+            stmt = stmt.model_copy(update={"label": label, "label_template": None})
         if stmt.label is not None and not isinstance(stmt, (ast.Call, ast.Group)):
             # a label on a loop, a condition or a combinator names a submodule that holds it
             wrapped = ast.Group(span=stmt.span, label=stmt.label, label_span=stmt.label_span,
@@ -125,6 +128,14 @@ class Elaborator:
         if isinstance(stmt, ast.Combine):
             return self._combine(stmt, value, builder, variables, scope)
         raise AssertionError(f"unknown statement {stmt!r}")
+
+    def _label(self, stmt: ast.Item, evaluate: Evaluator) -> str:
+        """The submodule name a string label evaluates to; torch refuses an empty name or one with a `.`."""
+        label = evaluate(stmt.label_template)
+        if not label or "." in label:
+            raise self._error("E0107", f"label `{label}` cannot name a submodule" if label else "an empty label cannot name a submodule", stmt.label_span,
+                              label="evaluated here", help="a label must be non-empty and hold no `.`")
+        return label
 
     def _repeat(self, stmt: ast.Repeat, value, builder, variables, scope) -> int:
         count = Evaluator(variables, builder.type_of(value))(stmt.count)

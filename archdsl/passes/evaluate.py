@@ -153,6 +153,20 @@ class Evaluator:
             values.append(inner(e.item))
         return tuple(values)
 
+    def _template(self, e: ast.Template) -> str:
+        """A string label's text with each `{expr}` replaced by its value (an int or a string)."""
+        text = []
+        for part in e.parts:
+            if isinstance(part, str):
+                text.append(part)
+                continue
+            value = self(part)
+            if not isinstance(value, (int, str)) or isinstance(value, bool):
+                raise error("E0108", f"a label's `{{...}}` must be an int or a string, got {type_name(value)} "
+                            f"`{repr_value(value)}`", part.span, help="convert it, e.g. `{int(x)}`")
+            text.append(str(value))
+        return "".join(text)
+
     def _unary(self, e: ast.Unary) -> Value:
         v = self(e.operand)
         if e.op == "not":

@@ -17,6 +17,7 @@ from .. import ast
 from ..combinators import COMBINATORS
 from ..diagnostics import ArchError, Diagnostic
 from ..source import Source, SourceMap
+from . import template
 from .errors import classify
 from .grammar import MAX_NESTING, TooDeep, lark_parser, lexing
 from .grammar import grammar_text  # noqa: F401  (the parser's public name too)
@@ -126,6 +127,8 @@ def _check_tree(source: Source, tree: Tree) -> None:
             raise ArchError(Diagnostic(
                 code="E0002", message=f"the spec nests more than {MAX_DEPTH} levels deep", span=span,
                 label="too deep here", help="split long expressions with `let`, and deep structures into named blocks"))
+        if node.data == "labeled" and getattr(node.children[0], "type", None) == "STRING":
+            pending.extend((piece, depth + 1) for piece in _label_pieces(source, node.children[0], misused))
         for child in node.children:
             if isinstance(child, Tree):
                 pending.append((child, depth + 1))
@@ -141,6 +144,29 @@ def _check_tree(source: Source, tree: Tree) -> None:
                     span=source.span(child.line, child.column, child.end_line, child.end_column), label="too large"))
     if misused:
         raise ArchError(sorted(misused, key=lambda d: (d.span.line, d.span.col)))
+
+
+def _label_pieces(source: Source, token: Token, problems: list[Diagnostic]) -> list[Tree]:
+    """The parse trees of a string label's `{expr}` pieces (syntax/template.py); their problems go to `problems`."""
+    trees = []
+    for part in template.split(token):
+        if isinstance(part, template.BraceProblem):
+            problems.append(Diagnostic(code="E0001", message=part.message, span=source.span(part.line, part.col),
+                                       help="a string label holds text and `{expr}` pieces: `\"denselayer{i + 1}\"`"))
+        elif isinstance(part, template.Piece):
+            try:
+                trees.append(template.parse_piece(part))
+            except UnexpectedInput as exc:
+                if getattr(getattr(exc, "token", None), "type", None) == "$END":  # not a truncated file
+                    end = part.col + len(part.text.rstrip())
+                    problems.append(Diagnostic(code="E0001", message=f"`{{{part.text}}}` in a label is not a whole "
+                                               "expression", span=source.span(part.line, end), label="expected more"))
+                else:
+                    problems.append(_syntax_diagnostic(source, exc))
+            except TooDeep as exc:
+                problems.append(Diagnostic(code="E0002", message=f"brackets are nested more than {MAX_NESTING} deep",
+                                           span=source.span(exc.token.line, exc.token.column), label="too deep here"))
+    return trees
 
 
 def keywords() -> frozenset[str]:

@@ -11,6 +11,7 @@ from lark import Token, Transformer
 
 from .. import ast
 from ..source import Source, Span
+from . import template
 
 #: tokens that carry a value; every other token (brackets, commas, keywords) only delimits a span
 VALUE_TOKENS = frozenset({"NAME", "INT", "FLOAT", "STRING", "COMP_OP", "ADD_OP", "MUL_OP", "POW"})
@@ -115,7 +116,12 @@ class ToAst(Transformer):
 
     def labeled(self, meta, children):
         name, item = children
-        return item.model_copy(update={"label": str(name), "label_span": _token_span(self.source, name)})
+        update = {"label": str(name), "label_span": _token_span(self.source, name)}
+        if name.type == "STRING":  # `"denselayer{i + 1}":`, its pieces checked by the parser (syntax/template.py)
+            parts = tuple(part if isinstance(part, str) else self.transform(template.parse_piece(part))
+                          for part in template.split(name))
+            update["label_template"] = ast.Template.model_construct(span=update["label_span"], parts=parts)
+        return item.model_copy(update=update)
 
     def let_stmt(self, meta, children):
         name, value = children
