@@ -80,6 +80,13 @@ class Sequence(Node):
     brackets: Literal["()", "[]"]
 
 
+class TensorRef(Node):
+    """`@name` in an expression: the shape of a named tensor (`@s1.c`); as a whole argument, the tensor itself."""
+
+    kind: Literal["tensor"] = "tensor"
+    name: str
+
+
 class ListComp(Node):
     """`[expr for a, b in items]`: one value per item (a list, or an int n for 0..n-1), as a tuple."""
 
@@ -90,7 +97,7 @@ class ListComp(Node):
 
 
 Expr = Annotated[
-    Union[Literal_, Var, InRef, Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, ListComp],
+    Union[Literal_, Var, InRef, TensorRef, Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, ListComp],
     Field(discriminator="kind"),
 ]
 
@@ -110,11 +117,19 @@ class Template(Node):
 
 # --- statements --------------------------------------------------------------------------------
 
+class Target(Node):
+    """A name given by `-> name` (or one of `-> (a, b)`) to a tensor an item makes."""
+
+    name: str
+
+
 class Item(Node):
     label: str | None = None  # as written: a name, or a string with its quotes (`"block1-0"`)
     label_span: Span | None = None
     #: a string label (`"denselayer{i + 1}": ...`), evaluated to the submodule's name when elaborated
     label_template: Template | None = None
+    #: `-> name`: the item's tensor is named; `-> (a, b)`: its outputs are (a block that returns several)
+    targets: tuple[Target, ...] = ()
 
 
 class Call(Item):
@@ -171,13 +186,49 @@ class Group(Item):
     body: tuple[Stmt, ...]
 
 
+class Use(Item):
+    """`@name` as an item: the named tensor becomes the current one (at the start of a sequence, its input)."""
+
+    kind: Literal["use"] = "use"
+    name: str
+    name_span: Span
+
+
 class Let(Node):
     kind: Literal["let"] = "let"
     name: str
     value: Expr
 
 
-Stmt = Annotated[Union[Call, Repeat, For, Combine, If, Group, Let], Field(discriminator="kind")]
+class ParamDecl(Node):
+    """`param layer_scale = (dim, 1, 1) init 1e-6`: a learnable tensor of the enclosing module."""
+
+    kind: Literal["param"] = "param"
+    name: str
+    name_span: Span
+    shape: Expr
+    init: Expr | None = None
+
+
+class Output(Node):
+    """One output in `return`: `@name`, `train @name`, or `key: @name` in a dict."""
+
+    name: str  # the tensor returned
+    name_span: Span
+    key: str | None = None  # the dict key (None in a tuple: the field is the tensor's name)
+    train: bool = False  # exists only in training mode
+
+
+class Return(Node):
+    """`return @a, @b` (a tuple; one output: the tensor itself) or `return {out: @x, aux: @y}` (a dict)."""
+
+    kind: Literal["return"] = "return"
+    outputs: tuple[Output, ...]
+    form: Literal["tuple", "dict"]
+
+
+Stmt = Annotated[Union[Call, Repeat, For, Combine, If, Group, Use, Let, ParamDecl, Return],
+                 Field(discriminator="kind")]
 
 
 # --- definitions -------------------------------------------------------------------------------
@@ -185,6 +236,7 @@ Stmt = Annotated[Union[Call, Repeat, For, Combine, If, Group, Let], Field(discri
 class Param(Node):
     name: str
     default: Expr | None = None
+    tensor: bool = False  # `@skip`: takes a tensor argument (in a network: an extra input, `default` its shape)
 
 
 class Definition(Node):
@@ -200,6 +252,9 @@ class BlockDef(Definition):
 
 class NetworkDef(Definition):
     kind: Literal["network"] = "network"
+    #: a variant, `network resnet101 = resnet(layers=[3, 4, 23, 3])`: the network it specializes and the new
+    #: defaults (params and body stay empty here; passes/resolve.py makes the variant a whole network)
+    base: Call | None = None
 
 
 class Import(Node):
@@ -217,6 +272,6 @@ class Module(BaseModel):
     networks: tuple[NetworkDef, ...] = ()
 
 
-for _model in (Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, ListComp, KeywordArg, Template, Item, Repeat, For, Branch,
-               Combine, If, Group, Let, Param, Definition, BlockDef, NetworkDef):
+for _model in (Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, ListComp, KeywordArg, Template, Item, Call, Repeat, For,
+               Branch, Combine, If, Group, Use, Let, ParamDecl, Return, Param, Definition, BlockDef, NetworkDef):
     _model.model_rebuild()

@@ -6,6 +6,7 @@ One function binds declared parameters (`bind_parameters`), one binds the argume
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 from pydantic import ValidationError
@@ -14,11 +15,19 @@ from .. import ast
 from ..diagnostics import ArchError, Label
 from ..source import Span
 from ..types import TensorType
-from .evaluate import Evaluator, Value, repr_value, type_name
+from .evaluate import Evaluator, TensorLookup, Value, repr_value, type_name
 from .resolve import suggest
 
 #: makes the diagnostic of an error found while binding: (code, message, span, **Diagnostic fields)
 ErrorFactory = Callable[..., ArchError]
+
+
+@dataclass(frozen=True)
+class TensorArgument:
+    """`@s1` given to a tensor parameter (`block up(c, @skip)`): resolved to a value by elaboration."""
+
+    name: str
+    span: Span
 
 
 def bind_parameters(params: Sequence[ast.Param], given: Mapping[str, Value], incoming: TensorType | None,
@@ -37,8 +46,12 @@ def bind_parameters(params: Sequence[ast.Param], given: Mapping[str, Value], inc
 
 
 def bind_arguments(call: ast.Call, names: list[str], variables: dict[str, Value], incoming: TensorType,
-                   error: ErrorFactory) -> tuple[dict[str, Value], dict[str, Span]]:
-    """Positional and keyword arguments of a call -> {name: value} and {name: span}, checked against `names`."""
+                   error: ErrorFactory, tensors: TensorLookup | None = None,
+                   tensor_params: Mapping[str, ast.Param] | None = None) -> tuple[dict[str, Value], dict[str, Span]]:
+    """Positional and keyword arguments of a call -> {name: value} and {name: span}, checked against `names`.
+
+    A tensor parameter (in `tensor_params`) takes `@name`, bound as a `TensorArgument`; any other parameter
+    takes a value, and `@name` there is refused (its shape is `@name.c`...: an expression, not a tensor)."""
     if call.kwargs and any((a.span.line, a.span.col) > (call.kwargs[0].span.line, call.kwargs[0].span.col)
                            for a in call.args):
         raise error("E0103", "positional argument after a keyword argument", call.span,
@@ -48,8 +61,24 @@ def bind_arguments(call: ast.Call, names: list[str], variables: dict[str, Value]
         raise error("E0103", f"`{call.name}` takes at most {len(names)} positional argument"
                     f"{'s' if len(names) != 1 else ''}, got {len(call.args)}", extra.span,
                     label="unexpected argument", help=signature(call.name, names))
-    evaluate = Evaluator(variables, incoming)
-    values = {name: evaluate(arg) for name, arg in zip(names, call.args)}
+    evaluate = Evaluator(variables, incoming, tensors)
+    tensor_params = tensor_params or {}
+
+    def argument(name: str, expr: ast.Expr) -> Value:
+        if name in tensor_params:
+            if not isinstance(expr, ast.TensorRef):
+                raise error("E0123", f"`{name}` of `{call.name}` takes a tensor, not a value", expr.span,
+                            label="a value", secondary=(Label(span=tensor_params[name].span,
+                                                              message="a tensor parameter"),),
+                            help=f"pass a named tensor, e.g. `{name}=@skip` (name it with `-> skip` where it is made)")
+            return TensorArgument(expr.name, expr.span)
+        if isinstance(expr, ast.TensorRef):
+            raise error("E0123", f"`{name}` of `{call.name}` takes a value, not the tensor `@{expr.name}`", expr.span,
+                        label="a tensor", help=f"a value may read the tensor's shape: `@{expr.name}.c`, "
+                        f"`@{expr.name}.h`; a block takes tensors through parameters written `@{name}`")
+        return evaluate(expr)
+
+    values = {name: argument(name, arg) for name, arg in zip(names, call.args)}
     spans = {name: arg.span for name, arg in zip(names, call.args)}
     for kw in call.kwargs:
         if kw.name not in names:
@@ -58,7 +87,7 @@ def bind_arguments(call: ast.Call, names: list[str], variables: dict[str, Value]
         if kw.name in values:
             raise error("E0106", f"argument `{kw.name}` of `{call.name}` is given twice", kw.span,
                         secondary=(Label(span=spans[kw.name], message="first given here"),))
-        values[kw.name] = evaluate(kw.value)
+        values[kw.name] = argument(kw.name, kw.value)
         spans[kw.name] = kw.span
     return values, spans
 

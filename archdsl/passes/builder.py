@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..diagnostics import error
-from ..ir import Graph
+from ..ir import Graph, GroupNode, Output, OutputKind, SelectNode
 from ..source import Span
 from ..types import TensorType
 
@@ -42,9 +42,13 @@ def stack_notes(frames: list[Frame], shown: int = 8) -> tuple[str, ...]:
     return tuple(notes)
 
 
-@dataclass
+@dataclass(eq=False)
 class GraphBuilder:
-    """The graph of one submodule under construction; value 0 is its input, value n the output of node n."""
+    """The graph of one submodule under construction; value 0 is its input, value n the output of node n.
+
+    It outlives its construction: a tensor named inside a finished group and used after it, or a feature
+    asked for by label, becomes an extra output of the group's graph (`export`).
+    """
 
     input: TensorType
     nodes: list = field(default_factory=list)
@@ -54,6 +58,21 @@ class GraphBuilder:
     parent: "GraphBuilder | None" = None
     parent_value: int = 0
     input_span: Span | None = None
+    #: the tensor names of the body this graph belongs to (passes/tensors.py); groups share their body's
+    names: object = None
+    #: extra inputs: InputNode id -> the value of the parent graph passed for it (tensor arguments, captures)
+    input_sources: dict[int, int] = field(default_factory=dict)
+    captured: dict[int, int] = field(default_factory=dict)  # parent value -> its InputNode here
+    #: once emitted: the id of this graph's GroupNode in the parent, and its main output
+    node_id: int | None = None
+    output: int | None = None
+    #: `return` of a block or network body: how the outputs are returned, and which
+    returned: tuple[OutputKind, tuple[Output, ...]] | None = None
+    exported: dict[int, int] = field(default_factory=dict)  # value here -> the parent's select of it
+    extra_outputs: list[Output] = field(default_factory=list)  # outputs after those of `return` (exports)
+    children: dict[int, "GraphBuilder"] = field(default_factory=dict)  # group node id -> its graph's builder
+    by_name: dict[str, int] = field(default_factory=dict)  # submodule name -> node id
+    selects: dict[tuple[int, int], int] = field(default_factory=dict)  # (group id, output index) -> select id
 
     def next_id(self) -> int:
         return len(self.nodes) + 1
@@ -70,11 +89,55 @@ class GraphBuilder:
         self.labels[label] = label_span
         return label
 
+    def reserve(self, name: str, span: Span) -> None:
+        """A module attribute that is not an item (a learnable tensor): its name must not be a label too."""
+        if name in self.labels:
+            raise error("E0110", f"`{name}` names two things of this module", span,
+                        notes=(f"first used at {self.labels[name]}",),
+                        help="labels and learnable tensors (`param`) are attributes of one module: rename one")
+        self.labels[name] = span
+
     def type_of(self, value: int) -> TensorType:
         return self.input if value == 0 else self.nodes[value - 1].out
 
+    def results(self, output: int) -> tuple[OutputKind, tuple[Output, ...]]:
+        """How the graph returns its outputs, and which: `return`'s, then the exported ones."""
+        kind, outputs = self.returned or ("tensor", (Output.model_construct(name="", node=output, train_only=False),))
+        if self.extra_outputs:
+            return ("tuple" if kind == "tensor" else kind), outputs + tuple(self.extra_outputs)
+        return kind, outputs
+
     def graph(self, output: int) -> Graph:
-        return Graph.model_construct(input=self.input, nodes=tuple(self.nodes), output=output)
+        kind, outputs = self.results(output)
+        if kind == "tensor":
+            return Graph.model_construct(input=self.input, nodes=tuple(self.nodes), output=output)
+        return Graph.model_construct(input=self.input, nodes=tuple(self.nodes), output=output, outputs=outputs,
+                                     output_kind=kind)
+
+    def select(self, group: int, index: int, name: str, out: TensorType, span: Span | None) -> int:
+        """The value of output `index` of the group node `group` (its own value for output 0)."""
+        if index == 0:
+            return group
+        found = self.selects.get((group, index))
+        if found is None:
+            found = self.next_id()
+            self.nodes.append(SelectNode.model_construct(id=found, inputs=(group,), out=out, span=span, index=index,
+                                                         name=name, kind="select"))
+            self.selects[(group, index)] = found
+        return found
+
+    def export(self, value: int, name: str, span: Span | None) -> int:
+        """`value` of this finished group's graph made an output of it: its value in the parent graph."""
+        parent = self.parent
+        if value == self.output:
+            return self.node_id
+        if value not in self.exported:
+            index = len(self.results(self.output)[1])
+            self.extra_outputs.append(Output.model_construct(name=name, node=value, train_only=False))
+            group: GroupNode = parent.nodes[self.node_id - 1]
+            parent.nodes[self.node_id - 1] = group.model_copy(update={"graph": self.graph(self.output)})
+            self.exported[value] = parent.select(self.node_id, index, name, self.type_of(value), span)
+        return self.exported[value]
 
 
 def total(graph: Graph, attribute: str) -> int:

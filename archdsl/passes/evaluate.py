@@ -71,12 +71,17 @@ _PYTHON_CONSTANTS = {"True": "true", "False": "false", "None": "false"}  # what 
 COMPREHENSION_LIMIT = 1_000_000
 
 
-class Evaluator:
-    """Evaluates expressions against variables and the incoming shape `in`."""
+#: the shape of a named tensor (`@s1`), given its name and where it is used; raises ArchError if unknown
+TensorLookup = Callable[[str, Any], TensorType]
 
-    def __init__(self, variables: dict[str, Value], incoming: TensorType | None):
+
+class Evaluator:
+    """Evaluates expressions against variables, the incoming shape `in` and the named tensors' shapes (`@s1`)."""
+
+    def __init__(self, variables: dict[str, Value], incoming: TensorType | None, tensors: TensorLookup | None = None):
         self.variables = variables
         self.incoming = incoming
+        self.tensors = tensors
         self._budget = [COMPREHENSION_LIMIT]  # shared with the evaluators of nested comprehensions
 
     def __call__(self, e: ast.Expr) -> Value:
@@ -102,6 +107,11 @@ class Evaluator:
             raise error("E0108", "`in` has no meaning here: there is no incoming tensor", e.span)
         return self.incoming
 
+    def _tensor(self, e: ast.TensorRef) -> Value:
+        if self.tensors is None:
+            raise error("E0108", f"`@{e.name}` has no meaning here: named tensors exist only inside a body", e.span)
+        return self.tensors(e.name, e.span)
+
     def _attr(self, e: ast.Attr) -> Value:
         obj = self(e.obj)
         if not isinstance(obj, TensorType):
@@ -110,7 +120,9 @@ class Evaluator:
             raise error("E0108", f"shapes have no attribute `{e.name}`", e.span,
                         help="use one of " + ", ".join(f"`in.{a}`" for a in SHAPE_ATTRIBUTES))
         if e.name in ("h", "w") and obj.rank != 3:
-            raise error("E0206", f"`in.{e.name}` needs a feature map, the incoming tensor is {obj}", e.span)
+            named = isinstance(e.obj, ast.TensorRef)
+            shown, what = (f"@{e.obj.name}", "the tensor") if named else ("in", "the incoming tensor")
+            raise error("E0206", f"`{shown}.{e.name}` needs a feature map, {what} is {obj}", e.span)
         return getattr(obj, e.name)
 
     def _index(self, e: ast.Index) -> Value:
@@ -148,7 +160,7 @@ class Evaluator:
                             f"({', '.join(e.names)})", e.iterable.span)
             else:
                 bound = dict(zip(e.names, item))
-            inner = Evaluator({**self.variables, **bound}, self.incoming)
+            inner = Evaluator({**self.variables, **bound}, self.incoming, self.tensors)
             inner._budget = self._budget
             values.append(inner(e.item))
         return tuple(values)

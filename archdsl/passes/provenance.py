@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..ir import OpNode
+from ..ir import InputNode, OpNode, ParamNode, SelectNode
 from ..source import Span
 from ..types import CHANNELS, SHAPE, SPATIAL, TensorType
 
@@ -24,6 +24,10 @@ class _FromInput:
 
 
 FROM_INPUT = _FromInput()
+
+
+class _FromExtraInput(int):
+    """Marker: the aspect comes unchanged from an extra input of the graph (this InputNode id)."""
 
 
 def describe(aspect: str, t: TensorType) -> str:
@@ -39,6 +43,10 @@ def origin(nodes: Sequence, input_type: TensorType, value: int, aspect: str) -> 
     """The span of the node that decided `aspect` of `value` in a graph, or FROM_INPUT."""
     while value != 0:
         node = nodes[value - 1]
+        if isinstance(node, InputNode):
+            return _FromExtraInput(value)
+        if isinstance(node, (ParamNode, SelectNode)):  # a learnable tensor's declaration; a name given to an output
+            return node.span
         before = input_type if node.inputs[0] == 0 else nodes[node.inputs[0] - 1].out
         if isinstance(node, OpNode):
             if _decides(node, before, aspect):
@@ -70,6 +78,12 @@ def trace(builder, value: int, aspect: str) -> Span | None:
     """Like `origin`, but through the enclosing builders of elaboration up to the network's `input`."""
     while True:
         found = origin(builder.nodes, builder.input, value, aspect)
+        if isinstance(found, _FromExtraInput):  # a tensor argument or a captured name: where the caller made it
+            source = builder.input_sources.get(int(found))
+            if source is None or builder.parent is None:  # a network's own extra input
+                return builder.nodes[int(found) - 1].span
+            builder, value = builder.parent, source
+            continue
         if found is not FROM_INPUT:
             return found
         if builder.parent is None:

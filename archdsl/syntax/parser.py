@@ -30,7 +30,7 @@ MAX_SYNTAX_ERRORS = 20
 _DEFINITION_START = re.compile(r"(block|network|import)\b")
 #: rules whose NAME defines a name that expressions or calls use later (labels are free: `block:` names
 #: torchvision's EfficientNet submodules, and a label is never referred to)
-_NAMING_RULES = frozenset({"block_def", "network_def", "param", "let_stmt", "names", "loop_index"})
+_NAMING_RULES = frozenset({"block_def", "network_def", "network_variant", "param", "let_stmt", "names", "loop_index"})
 
 
 def read_limited(path: Path) -> bytes:
@@ -169,10 +169,15 @@ def _label_pieces(source: Source, token: Token, problems: list[Diagnostic]) -> l
     return trees
 
 
+#: words of the grammar that are keywords only where a name could not stand (`init` after a `param`'s shape,
+#: `train` before an output of `return`): elsewhere they are ordinary names (`network densenet(init=64)`)
+SOFT_KEYWORDS = frozenset({"init", "train"})
+
+
 def keywords() -> frozenset[str]:
     """The grammar's words (`in`, `repeat`...) and the combinators' names (`add`): the contextual lexer lets them
     through where a name is defined, but the name could never be used afterwards."""
-    return _grammar_words() | frozenset(COMBINATORS)
+    return (_grammar_words() - SOFT_KEYWORDS) | frozenset(COMBINATORS)
 
 
 @lru_cache(maxsize=1)

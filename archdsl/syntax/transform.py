@@ -14,7 +14,7 @@ from ..source import Source, Span
 from . import template
 
 #: tokens that carry a value; every other token (brackets, commas, keywords) only delimits a span
-VALUE_TOKENS = frozenset({"NAME", "INT", "FLOAT", "STRING", "COMP_OP", "ADD_OP", "MUL_OP", "POW"})
+VALUE_TOKENS = frozenset({"NAME", "INT", "FLOAT", "STRING", "COMP_OP", "ADD_OP", "MUL_OP", "POW", "TRAIN"})
 
 
 class Spanned(tuple):
@@ -91,6 +91,11 @@ class ToAst(Transformer):
     def network_def(self, meta, children):
         return self._definition(ast.NetworkDef, meta, children)
 
+    def network_variant(self, meta, children):
+        name, base = children
+        return ast.NetworkDef.model_construct(span=self._s(meta), name=str(name), name_span=_token_span(self.source, name),
+                                              params=(), body=(), base=base)
+
     def params(self, meta, children):
         return self._seq(meta, children)
 
@@ -110,6 +115,10 @@ class ToAst(Transformer):
         name, default = children
         return ast.Param.model_construct(span=self._s(meta), name=str(name), default=default)
 
+    def tensor_param(self, meta, children):
+        name, default = children
+        return ast.Param.model_construct(span=self._s(meta), name=str(name), default=default, tensor=True)
+
     # --- statements
     def body(self, meta, children):
         return self._seq(meta, children)
@@ -122,6 +131,35 @@ class ToAst(Transformer):
                           for part in template.split(name))
             update["label_template"] = ast.Template.model_construct(span=update["label_span"], parts=parts)
         return item.model_copy(update=update)
+
+    def named(self, meta, children):
+        item, *targets = children
+        return item.model_copy(update={"targets": tuple(targets)})
+
+    def target(self, meta, children):
+        return ast.Target.model_construct(span=self._s(meta), name=str(children[0]))
+
+    def use(self, meta, children):
+        name = children[0]
+        return ast.Use.model_construct(span=self._s(meta), name=str(name), name_span=_token_span(self.source, name))
+
+    def param_decl(self, meta, children):
+        name, shape, init = children
+        return ast.ParamDecl.model_construct(span=self._s(meta), name=str(name),
+                                             name_span=_token_span(self.source, name), shape=shape, init=init)
+
+    def return_stmt(self, meta, children):
+        form = "dict" if children and children[0].key is not None else "tuple"
+        return ast.Return.model_construct(span=self._s(meta), outputs=tuple(children), form=form)
+
+    def output(self, meta, children):
+        train, name = children
+        return ast.Output.model_construct(span=self._s(meta), name=str(name), name_span=_token_span(self.source, name),
+                                          key=None, train=train is not None)
+
+    def keyed(self, meta, children):
+        key, output = children
+        return output.model_copy(update={"key": str(key), "span": self._s(meta)})
 
     def let_stmt(self, meta, children):
         name, value = children
@@ -198,6 +236,9 @@ class ToAst(Transformer):
 
     def in_ref(self, meta, children):
         return ast.InRef.model_construct(span=self._s(meta))
+
+    def tensor_ref(self, meta, children):
+        return ast.TensorRef.model_construct(span=self._s(meta), name=str(children[0]))
 
     def tuple_lit(self, meta, children):
         return ast.Sequence.model_construct(span=self._s(meta), items=tuple(c for c in children if c is not None), brackets="()")
