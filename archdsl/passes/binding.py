@@ -75,7 +75,7 @@ def bind_arguments(call: ast.Call, names: list[str], variables: dict[str, Value]
         if isinstance(expr, ast.TensorRef):
             raise error("E0123", f"`{name}` of `{call.name}` takes a value, not the tensor `@{expr.name}`", expr.span,
                         label="a tensor", help=f"a value may read the tensor's shape: `@{expr.name}.c`, "
-                        f"`@{expr.name}.h`; a block takes tensors through parameters written `@{name}`")
+                        f"`@{expr.name}.h`; a block takes tensors through parameters declared as `@name`")
         return evaluate(expr)
 
     values = {name: argument(name, arg) for name, arg in zip(names, call.args)}

@@ -43,6 +43,7 @@ class Elaborator:
                 override_span: Span | None = None, features: tuple[str, ...] | None = None) -> Network:
         """The IR of a network; `features` (labels, dotted paths of labels, or `@name`s) replaces its outputs by
         those tensors, returned as a list (as timm's `features_only`)."""
+        definition, scope = scope.network(definition)  # a variant made whole; an imported network in its file
         overrides = dict(overrides or {})
         declared = [p.name for p in definition.params]
         for name in overrides:
@@ -206,7 +207,7 @@ class Elaborator:
 
     def _item(self, stmt: ast.Item, value: int, builder: GraphBuilder, variables, scope: FileScope, tail: bool) -> int:
         if isinstance(stmt, ast.Use):
-            return builder.names.resolve(stmt.name, stmt.name_span, builder)
+            return builder.names.resolve(stmt.name, stmt.span, builder)
         if isinstance(stmt, ast.Call):
             return self._call(stmt, value, builder, variables, scope)
         if isinstance(stmt, ast.Group):
@@ -323,6 +324,10 @@ class Elaborator:
         if primitive is None and stmt.name in COMBINATORS:
             raise self._error("E0001", f"`{stmt.name}` takes its branches in braces", stmt.name_span,
                               label="expected `{` after it", help=f"write `{stmt.name} {{ branch | branch }}`")
+        if primitive is None and stmt.name in scope.networks:
+            raise self._error("E0101", f"`{stmt.name}` is a network, and a network cannot be called inside a body",
+                              stmt.name_span, label="a network", help=f"to reuse its layers, move them into a `block`; "
+                              f"for a network with other defaults, write `network name = {stmt.name}(...)`")
         if primitive is None:
             candidates = scope.visible_names() + list(REGISTRY)
             raise self._error("E0101", f"unknown primitive or block `{stmt.name}`", stmt.name_span, label="not defined",
@@ -430,7 +435,7 @@ class Elaborator:
                                   secondary=(Label(span=seen[key], message="first returned here"),),
                                   help="each output needs its own name (a tuple's fields are the tensors' names)")
             seen[key] = out.span
-            value = builder.names.resolve(out.name, out.name_span, builder)
+            value = builder.names.resolve(out.name, out.span, builder)
             outputs.append(Output.model_construct(name=key, node=value, train_only=out.train))
         main = next((o.node for o in outputs if not o.train_only), None)
         if main is None:
@@ -448,9 +453,13 @@ class Elaborator:
             shape = (shape,)
         if (not isinstance(shape, tuple) or len(shape) not in (1, 3)
                 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
+            shown = (f"({', '.join(repr(d) if isinstance(d, float) else repr_value(d) for d in shape)})"
+                     if isinstance(shape, tuple) else f"{type_name(shape)} `{repr_value(shape)}`")
+            floats = isinstance(shape, tuple) and any(isinstance(d, float) for d in shape)
             raise self._error("E0126", f"the shape of `param {stmt.name}` must be (C, H, W) or (F,) with positive "
-                              f"integers, got {repr_value(shape)}", stmt.shape.span,
-                              help="e.g. `param layer_scale = (dim, 1, 1) init 1e-6` scales each channel")
+                              f"integers, got {shown}", stmt.shape.span,
+                              help="wrap a computed size in `int(...)` or use `//`" if floats else
+                              "e.g. `param layer_scale = (dim, 1, 1) init 1e-6` scales each channel")
         init = evaluate(stmt.init) if stmt.init is not None else 0.0
         if not isinstance(init, (int, float)) or isinstance(init, bool):
             raise self._error("E0126", f"`param {stmt.name}` is filled with a number, got {type_name(init)} "
