@@ -15,7 +15,13 @@ def machine_line(data: dict) -> str:
     refs = ", ".join(f"{k} {m[k]}" for k in ("torchvision", "timm", "torchinfo") if m.get(k))
     load = f", load average {m['load_average'][1]:.1f} at the end" if m.get("load_average") else ""
     return (f"{m['cpu']} ({m['cores']} cores, shared{load}), torch {m['torch']} with {m['threads']} thread(s), "
-            f"Python {m['python']}; {refs}; {data['mode']} run of {data['when']}, {data['seconds']:.0f} s")
+            f"Python {m['python']}; {refs}; {data['mode']} run ({_groups(data)}) of {data['when']}, "
+            f"{data['seconds']:.0f} s")
+
+
+def _groups(data: dict) -> str:
+    """Which groups the run measured, in the order they ran (a run with --only has fewer)."""
+    return ", ".join(dict.fromkeys(r["group"] for r in data["rows"]))
 
 
 def markdown(data: dict) -> str:
