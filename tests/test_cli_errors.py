@@ -90,10 +90,16 @@ def test_escape_codes_never_reach_the_terminal(tmp_path):
     assert "\x1b" not in out and "?[2J" in out
 
 
-def test_huge_device_is_refused_without_reading_it_all():
+def test_a_device_is_refused_without_reading_it():
+    """Only regular files are read (archdsl/safe_io.py): a device or FIFO could block or never end."""
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero")
-    out = assert_clean_failure(run_cli("check", "/dev/zero"), 1)
+    out = assert_clean_failure(run_cli("check", "/dev/zero"), 2)
+    assert "/dev/zero: is a character device, not a regular file" in out
+
+
+def test_huge_standard_input_is_refused_without_reading_it_all():
+    out = assert_clean_failure(run_cli("fmt", "-", input=b"#" * (MAX_SOURCE_BYTES + 10)), 1)
     assert "larger than" in out
 
 

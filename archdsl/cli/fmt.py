@@ -12,6 +12,7 @@ import click
 from .. import pipeline
 from ..diagnostics import ArchError
 from ..report import EXIT_INTERNAL, Report
+from ..syntax.parser import MAX_SOURCE_BYTES
 from .app import atomic_write, guarded, main
 
 
@@ -43,7 +44,9 @@ def fmt(paths: tuple[Path, ...], check: bool, show_diff: bool) -> int:
         c = pipeline.Compilation(path)
         name = "<stdin>" if stdin else c.name
         try:
-            source = pipeline.read(c, sys.stdin.buffer.read(), name) if stdin else pipeline.read(c)
+            # one byte past the limit is enough to refuse a huge input (`fmt - < /dev/zero`) without reading it all
+            data = sys.stdin.buffer.read(MAX_SOURCE_BYTES + 1) if stdin else None
+            source = pipeline.read(c, data, name) if stdin else pipeline.read(c)
             formatted = pipeline.format_checked(c, source)
         except ArchError as exc:
             report.files_failed += 1
