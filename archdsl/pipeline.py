@@ -82,6 +82,19 @@ def _stage(c: Compilation) -> Iterator[None]:
         raise
 
 
+@contextmanager
+def _in_variant(c: Compilation, definition: ast.NetworkDef) -> Iterator[None]:
+    """An error in a variant's network (`network tiny = resnet(width=4)`) says which variant it was."""
+    try:
+        yield
+    except ArchError as exc:
+        variant = c.scope.variant(definition) if c.scope is not None else None
+        if variant is not None:
+            note = f"in `{variant.name}` ({variant.name_span}), the network `{variant.base.name}` with other defaults"
+            exc.diagnostics[:] = [d.model_copy(update={"notes": (*d.notes, note)}) for d in exc.diagnostics]
+        raise
+
+
 # --- the front end
 
 
@@ -143,7 +156,10 @@ def choose(c: Compilation, name: str | None = None) -> ast.NetworkDef:
 
 def networks(c: Compilation, name: str | None = None) -> tuple[ast.NetworkDef, ...]:
     """What a command over whole files works on: the network called `name`, or every network of the file."""
-    return (choose(c, name),) if name is not None else tuple(c.scope.module.networks)
+    if name is not None:
+        return (choose(c, name),)
+    with _stage(c):
+        return c.scope.own_networks()  # variants made whole
 
 
 def elaborate(c: Compilation, params: Mapping[str, Any] | None = None,
@@ -151,7 +167,7 @@ def elaborate(c: Compilation, params: Mapping[str, Any] | None = None,
     """The IR of the chosen network (or `definition`) with `params` overriding its parameters' defaults."""
     definition = definition or c.definition
     values = {name: as_value(value) for name, value in (params or {}).items()}
-    with _stage(c):
+    with _stage(c), _in_variant(c, definition):
         network = Elaborator(c.limits, c.sources).network(definition, c.scope, values)
     c.definition, c.params, c.network = definition, network.params, network
     return network
@@ -215,15 +231,15 @@ def as_value(value: Any) -> Any:
 
 def _choose(scope: FileScope, name: str | None) -> ast.NetworkDef:
     found = scope.module.networks
-    if name is not None:
-        for definition in found:
-            if definition.name == name:
-                return definition
+    if name is not None:  # the file's own networks and variants, then the imported ones
+        if name in scope.networks:
+            return scope.network(scope.networks[name][0])[0]
         available = ", ".join(f"`{d.name}`" for d in found) or "none"
+        imported = ", ".join(f"`{n}`" for n in scope.networks if n not in {d.name for d in found})
         raise error("E0111", f"`{scope.module.file}` has no network `{name}`", None,
-                    help=f"networks in the file: {available}")
+                    help=f"networks in the file: {available}" + (f"; imported: {imported}" if imported else ""))
     if len(found) == 1:
-        return found[0]
+        return scope.network(found[0])[0]
     if not found:
         raise error("E0111", f"`{scope.module.file}` defines no network", None,
                     help="add `network name(input=[3, 224, 224]) { ... }`, or check a file that has one")

@@ -28,6 +28,8 @@ class Printer(ExprPrinter):
                 blank = "none"
             elif isinstance(node, ast.Import) and isinstance(previous, ast.Import):
                 blank = "keep"
+            elif getattr(node, "base", None) is not None and getattr(previous, "base", None) is not None:
+                blank = "keep"  # variants of a family, one a line
             else:
                 blank = "force"
             self.begin(0, self.start(node), blank)
@@ -41,6 +43,11 @@ class Printer(ExprPrinter):
 
     def definition(self, node: ast.Definition) -> None:
         self.write(f"{node.kind} {node.name}")
+        if getattr(node, "base", None) is not None:  # `network resnet101 = resnet(layers=[3, 4, 23, 3])`
+            self.write(" = ")
+            self.stmt_call(node.base)
+            self.done(self.end(node))
+            return
         open_at = self.trivia.expect(self.after(node.name_span), "(")
         self.bracketed("(", ")", node.params, open_at, self.param, reserve=2)
         self.write(" ")
