@@ -32,6 +32,7 @@ from ..gcpause import paused_gc
 from ..primitives import REGISTRY
 from ..safe_io import file_kind, read_spec_bytes
 from ..source import Source, SourceMap, file_key
+from .variants import specialize
 from ..syntax.parser import MAX_SOURCE_BYTES, decode, parse
 
 STDLIB_PREFIX = "<stdlib>/"  # display names of the standard library's files; user files never start with "<"
@@ -39,11 +40,63 @@ STDLIB_PREFIX = "<stdlib>/"  # display names of the standard library's files; us
 
 @dataclass
 class FileScope:
-    """One loaded file and the blocks visible from it."""
+    """One loaded file and the blocks and networks visible from it."""
 
     module: ast.Module
     parent: "FileScope | None" = None  # the standard library, for user files
     blocks: dict[str, tuple[ast.BlockDef, "FileScope"]] = field(default_factory=dict)
+    #: the file's own networks and the imported ones (own first), each with the scope that defines it
+    networks: dict[str, tuple[ast.NetworkDef, "FileScope"]] = field(default_factory=dict)
+    #: variants made whole (passes/variants.py) and imported networks: by id of the definition handed out
+    _homes: dict[int, tuple[ast.NetworkDef, "FileScope"]] = field(default_factory=dict, repr=False)
+    _variants: dict[int, ast.NetworkDef] = field(default_factory=dict, repr=False)  # made whole -> as written
+
+    def network(self, definition: ast.NetworkDef, _variants: tuple[str, ...] = ()) -> tuple[ast.NetworkDef, "FileScope"]:
+        """A network ready to elaborate, and the scope its body is elaborated in: a variant
+        (`network resnet101 = resnet(...)`) becomes its base with new defaults, elaborated where the base is
+        defined; an imported network is elaborated in its own file."""
+        found = self._homes.get(id(definition))
+        if found is not None:
+            return found
+        entry = self.networks.get(definition.name)
+        home = entry[1] if entry is not None and entry[0] is definition else self
+        if home is not self:
+            return home.network(definition)
+        if definition.base is None:
+            return definition, self
+        if definition.name in _variants:
+            chain = " -> ".join((*_variants[_variants.index(definition.name):], definition.name))
+            raise error("E0114", f"variant `{definition.name}` is made from itself: {chain}", definition.base.name_span,
+                        help="a variant names the network it specializes; write that network out once")
+        base = self.networks.get(definition.base.name)
+        if base is None:
+            raise self._unknown_network(definition.base)
+        base_definition, base_home = base[1].network(base[0], (*_variants, definition.name))
+        found = self._homes[id(definition)] = (specialize(definition, base_definition), base_home)
+        self._homes[id(found[0])] = found
+        self._variants[id(found[0])] = definition
+        return found
+
+    def variant(self, definition: ast.NetworkDef) -> ast.NetworkDef | None:
+        """The variant as written (`network resnet101 = resnet(...)`) that `definition` was made from, if any."""
+        found = self._variants.get(id(definition))
+        if found is None:
+            entry = self.networks.get(definition.name)
+            home = entry[1] if entry is not None else self
+            return home.variant(definition) if home is not self else None
+        return found
+
+    def own_networks(self) -> tuple[ast.NetworkDef, ...]:
+        """The file's networks in file order, variants made whole."""
+        return tuple(self.network(d)[0] for d in self.module.networks)
+
+    def _unknown_network(self, call: ast.Call) -> ArchError:
+        if self.lookup(call.name) is not None or call.name in REGISTRY:
+            return error("E0101", f"`{call.name}` is a block, not a network", call.name_span, label="not a network",
+                         help="a variant specializes a network: `network name = other_network(param=value)`")
+        return error("E0101", f"unknown network `{call.name}`", call.name_span, label="not defined",
+                     help=suggest(call.name, list(self.networks)) or "define it with `network`, or `import` the file "
+                     "that does")
 
     def lookup(self, name: str) -> tuple[ast.BlockDef, "FileScope"] | None:
         found = self.blocks.get(name)
@@ -166,6 +219,8 @@ class _Loader:
                 imported = self.load(self.resolve_import(imp, path), span=imp.span)
                 for name, entry in imported.blocks.items():
                     scope.blocks.setdefault(name, entry)
+                for name, found in imported.networks.items():
+                    scope.networks.setdefault(name, found)
         finally:
             self.active.pop()
         _add_blocks(scope, module, scope, own=True)
@@ -221,6 +276,8 @@ def _add_blocks(table: FileScope, module: ast.Module, defining: FileScope, own: 
         raise ArchError(problems)
     for block in module.blocks:
         table.blocks[block.name] = (block, defining)
+    for network in module.networks:
+        table.networks[network.name] = (network, defining)
 
 
 def _check_params(definition: ast.Definition, problems: list[Diagnostic]) -> None:
