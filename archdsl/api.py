@@ -6,7 +6,7 @@ Each is a short walk through the pipeline (pipeline.py), the same one the CLI's 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from . import pipeline
 from .ir import Network
@@ -16,16 +16,21 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-def check(path: str | Path, network: str | None = None, *, limits: Limits | None = None, **params: Any) -> Network:
+def check(path: str | Path, network: str | None = None, *, limits: Limits | None = None,
+          features: Sequence[str] | None = None, **params: Any) -> Network:
     """Elaborate a spec statically: every shape inferred, no torch imported.
 
+    With `features` (labels such as `"layer2"`, dotted paths such as `"features.3"`, or named tensors such as
+    `"@c5"`), the network's outputs are those feature maps, a list, described by `feature_info`.
     Raises `ArchError` with diagnostics (and the sources they point into) when the spec is wrong.
 
     >>> net = check("specs/resnet18.arch", classes=10)
     >>> net.output.dims, net.param_count
     ((10,), 11181642)
+    >>> [(f.channels, f.reduction) for f in check("specs/resnet18.arch", features=["layer2", "layer4"]).feature_info]
+    [(128, 8), (512, 32)]
     """
-    return pipeline.compile_network(path, network, params, limits).network
+    return pipeline.compile_network(path, network, params, limits, features=features).network
 
 
 def build(network: Network, device: str | None = None) -> "nn.Module":

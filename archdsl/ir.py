@@ -174,6 +174,26 @@ class Graph(BaseModel):
         return self.needed(o.node for o in self.outputs) - kept
 
 
+class Feature(BaseModel):
+    """One feature map asked for with `features=` (as timm's `feature_info`): its channels, and its reduction,
+    how many input pixels one of its pixels spans (the input's height over its height; None for flat ones)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str  # as asked: a label (`layer2`), a dotted path (`features.3`) or a named tensor (`@c5`)
+    channels: int
+    reduction: int | float | None
+    shape: tuple[int, ...]
+
+
+def _reduction(input: TensorType, out: TensorType) -> int | float | None:
+    if input.rank != 3 or out.rank != 3:
+        return None
+    if out.h <= input.h:
+        return input.h // out.h  # 299 // 35 == 8: the stride, as timm reports it, despite unpadded borders
+    return 1 / (out.h // input.h)  # up-sampled: 0.5 for twice the input's size
+
+
 class Network(BaseModel):
     """A fully elaborated network: every shape known, every parameter counted."""
 
@@ -191,6 +211,15 @@ class Network(BaseModel):
     def outputs(self) -> dict[str, TensorType]:
         """Each output's name and type (a chain's one output is named "")."""
         return {o.name: self.graph.type_of(o.node) for o in self.graph.results()}
+
+    @property
+    def feature_info(self) -> tuple[Feature, ...]:
+        """The feature maps asked for with `features=` (empty otherwise), in order."""
+        if self.graph.output_kind != "list":
+            return ()
+        types = [(o.name, self.graph.type_of(o.node)) for o in self.graph.outputs]
+        return tuple(Feature(name=name, channels=t.c, reduction=_reduction(self.input, t), shape=t.dims)
+                     for name, t in types)
 
     #: draws a network as SVG text (None without graphviz's `dot`); the diagram layer sets it when imported
     #: (`archdsl.viz`), so that the IR, below it, never imports it

@@ -31,7 +31,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from . import ast
 from .diagnostics import ArchError, Diagnostics, error
@@ -163,12 +163,14 @@ def networks(c: Compilation, name: str | None = None) -> tuple[ast.NetworkDef, .
 
 
 def elaborate(c: Compilation, params: Mapping[str, Any] | None = None,
-              definition: ast.NetworkDef | None = None) -> Network:
-    """The IR of the chosen network (or `definition`) with `params` overriding its parameters' defaults."""
+              definition: ast.NetworkDef | None = None, features: Sequence[str] | None = None) -> Network:
+    """The IR of the chosen network (or `definition`) with `params` overriding its parameters' defaults;
+    with `features` (labels, dotted paths or `@tensor`s), its outputs are those feature maps, a list."""
     definition = definition or c.definition
     values = {name: as_value(value) for name, value in (params or {}).items()}
     with _stage(c), _in_variant(c, definition):
-        network = Elaborator(c.limits, c.sources).network(definition, c.scope, values)
+        network = Elaborator(c.limits, c.sources).network(definition, c.scope, values,
+                                                         features=tuple(features) if features else None)
     c.definition, c.params, c.network = definition, network.params, network
     return network
 
@@ -211,14 +213,15 @@ def load(path: str | Path, *, limits: Limits | None = None, text: str | None = N
 
 
 def compile_network(path: str | Path, network: str | None = None, params: Mapping[str, Any] | None = None,
-                    limits: Limits | None = None, *, text: str | None = None) -> Compilation:
+                    limits: Limits | None = None, *, text: str | None = None,
+                    features: Sequence[str] | None = None) -> Compilation:
     """The whole front end for one network: read -> parse -> resolve -> choose -> elaborate.
 
     Raises `ArchError` (the spec is wrong; it carries the sources) or `OSError` (the file cannot be read).
     """
     c = load(path, limits=limits, text=text)
     choose(c, network)
-    elaborate(c, params)
+    elaborate(c, params, features=features)
     return c
 
 

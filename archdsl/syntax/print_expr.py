@@ -99,6 +99,9 @@ class ExprPrinter(Layout):
     def expr_in(self, node) -> None:
         self.write("in")
 
+    def expr_tensor(self, node: ast.TensorRef) -> None:
+        self.write(f"@{node.name}")
+
     def expr_attr(self, node: ast.Attr) -> None:
         self.expr(node.obj, POSTFIX)
         self.write(f".{node.name}")

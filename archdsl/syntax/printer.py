@@ -55,7 +55,7 @@ class Printer(ExprPrinter):
         self.body(node.body, body_at, always_break=True)
 
     def param(self, node: ast.Param) -> None:
-        self.write(node.name)
+        self.write(f"@{node.name}" if node.tensor else node.name)
         if node.default is not None:
             self.write("=")
             self.expr(node.default, EXPR)
@@ -113,7 +113,7 @@ class Printer(ExprPrinter):
             lines_before = len(self.out)
             self.statement(stmt)
             multi_line = len(self.out) != lines_before
-            previous_end_line = None if multi_line else line_of(self.end(stmt) - 1)
+            previous_end_line = None if multi_line else line_of(self.stmt_end(stmt) - 1)
 
     def inline_statements(self, stmts) -> None:
         self.group_follows(stmts)
@@ -130,10 +130,44 @@ class Printer(ExprPrinter):
 
     # --- statements ----------------------------------------------------------------------------------------
     def statement(self, stmt) -> None:
-        if stmt.kind != "let" and stmt.label is not None:
+        if getattr(stmt, "label", None) is not None:
             self.write(f"{stmt.label}: ")
         getattr(self, f"stmt_{stmt.kind}")(stmt)
         self.done(self.end(stmt))
+        targets = getattr(stmt, "targets", ())
+        if targets:  # `-> name`, `-> (a, b)`
+            names = ", ".join(t.name for t in targets)
+            self.write(f" -> {names}" if len(targets) == 1 else f" -> ({names})")
+            self.done(self.stmt_end(stmt))
+
+    def stmt_end(self, stmt) -> int:
+        """Where a statement ends, its `-> name` or `-> (a, b)` included."""
+        targets = getattr(stmt, "targets", ())
+        if not targets:
+            return self.end(stmt)
+        end = self.after(targets[-1].span)
+        if len(targets) > 1:
+            if self.trivia.next_is(end, ","):
+                end = self.trivia.skip(end) + 1
+            end = self.trivia.expect(end, ")") + 1
+        return end
+
+    def stmt_use(self, stmt: ast.Use) -> None:
+        self.write(f"@{stmt.name}")
+
+    def stmt_param(self, stmt: ast.ParamDecl) -> None:
+        self.write(f"param {stmt.name} = ")
+        self.expr(stmt.shape, OR)
+        if stmt.init is not None:
+            self.write(" init ")
+            self.expr(stmt.init, OR)
+
+    def stmt_return(self, stmt: ast.Return) -> None:
+        outputs = [f"{'train ' if o.train else ''}@{o.name}" for o in stmt.outputs]
+        if stmt.form == "dict":
+            self.write("return {" + ", ".join(f"{o.key}: {text}" for o, text in zip(stmt.outputs, outputs)) + "}")
+        else:
+            self.write("return " + ", ".join(outputs))
 
     def stmt_let(self, stmt: ast.Let) -> None:
         self.write(f"let {stmt.name} = ")

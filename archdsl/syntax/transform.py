@@ -144,7 +144,8 @@ class ToAst(Transformer):
         return ast.Use.model_construct(span=self._s(meta), name=str(name), name_span=_token_span(self.source, name))
 
     def param_decl(self, meta, children):
-        name, shape, init = children
+        name, shape, *rest = children  # without `init`, Lark's placeholders stand for both the keyword and value
+        init = next((c for c in rest if c is not None), None)
         return ast.ParamDecl.model_construct(span=self._s(meta), name=str(name),
                                              name_span=_token_span(self.source, name), shape=shape, init=init)
 
