@@ -132,7 +132,13 @@ def guarded(command: Callable) -> Callable:
 
 
 def describe_os_error(exc: BaseException) -> str:
-    """An I/O failure in one line, with the file it concerns."""
+    """An I/O failure in one line, with the file it concerns (its name made printable: it may hold anything)."""
+    from ..render.registry import printable
+
+    return printable(_describe_os_error(exc), keep="")
+
+
+def _describe_os_error(exc: BaseException) -> str:
     name = getattr(exc, "filename", None)
     if name is None:
         return str(exc)

@@ -7,11 +7,13 @@ help go into the annotation's body, one per line; `%`, CR and LF are escaped as 
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic
-from .registry import Rendering, register
+from .registry import Rendering, printable, register
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """Text for a workflow command: no control character reaches the log (a spec's strings and file names may
+    hold ESC or BEL), a file name that is not UTF-8 shows its bytes, and `%`, CR, LF are escaped."""
+    return printable(text, keep="\r\n").replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:

@@ -7,6 +7,7 @@ are the registry's names, in registration order; `Report` prints through it and 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -44,6 +45,28 @@ class Format:
 
 
 FORMATS: dict[str, Format] = {}
+
+
+def printable(text: str, keep: str = "\n") -> str:
+    """`text` safe for any output: control characters (but those in `keep`) become `?`, and the bytes of a file
+    name that is not UTF-8 (surrogate escapes) become `\\xNN`, so the result always encodes as UTF-8.
+
+    >>> printable("a\\x1b[2Jb\\udcff.arch")
+    'a?[2Jb\\\\xff.arch'
+    """
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch in keep:
+            out.append(ch)
+        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # os.fsdecode's escape of an undecodable byte
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif unicodedata.category(ch) in ("Cc", "Cf", "Cs"):
+            out.append(" " if ch == "\t" else "?")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def register(name: str, *, for_tools: bool = False, document: bool = False):

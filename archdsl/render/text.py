@@ -48,7 +48,7 @@ def text_format(r: Rendering) -> str:
     out = render_text(shown, r.colour, r.sources)
     if hidden:
         out += f"... and {hidden} more\n"
-    return out + "".join(f"error: {message}\n" for message in r.io_errors)
+    return out + "".join(f"error: {clean(message)}\n" for message in r.io_errors)
 
 
 def render_text(diagnostics: list[Diagnostic], colour: bool = False, sources: SourceMap | None = None) -> str:
