@@ -9,6 +9,10 @@ Activation memory is the memory of every tensor that one sample's forward pass p
 op and each merge, counted once, 4 bytes per element (float32). It is an upper bound on what inference keeps
 alive at once, and what training keeps for the backward pass when no op runs in place.
 
+A network with several outputs (`return @a, train @b`, or `features=`) has one `OutputRow` each: its shape,
+whether it exists only in training, and the MACs and activations of everything it needs (the outputs share
+what they have in common, so these do not add up). A learnable tensor (`param`) is a row of kind "param".
+
 >>> from archdsl import check
 >>> s = summarize(check("specs/resnet18.arch"))
 >>> s.macs, s.params
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .ir import Graph, GroupNode, MergeNode, Network, OpNode
+from .ir import Graph, GroupNode, MergeNode, Network, OpNode, ParamNode
 from .primitives import REGISTRY
 
 BYTES_PER_ELEMENT = 4  # float32
@@ -28,13 +32,24 @@ BYTES_PER_ELEMENT = 4  # float32
 @dataclass(frozen=True)
 class Row:
     name: str  # dotted module path, the state_dict prefix; a merge has its enclosing module's path
-    kind: str  # "op", "merge" or "group"
+    kind: str  # "op", "merge", "group" or "param" (a learnable tensor)
     op: str  # the primitive, the merge op, or the block's name ("" for a labelled `{ ... }` group)
     label: str  # the op with its key parameters, e.g. "conv 3x3, 64, /2"
     depth: int  # 0 for items of the network itself
     output: tuple[int, ...]  # one sample's output shape (C, H, W) or (F,)
     params: int
     macs: int
+
+
+@dataclass(frozen=True)
+class OutputRow:
+    """One output of a network with several: what computing it alone costs."""
+
+    name: str  # a tuple's field, a dict's key, or the feature asked for
+    output: tuple[int, ...]
+    train_only: bool
+    macs: int  # of every node it needs, shared nodes included
+    activation_elements: int  # likewise
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,8 @@ class Summary:
     macs: int
     activation_elements: int  # elements of every op and merge output, each tensor counted once
     args: dict = field(default_factory=dict)
+    outputs: tuple[OutputRow, ...] = ()  # a network with several outputs: one row each
+    output_kind: str = "tensor"  # "tuple", "dict" or "list" (features) when it has several
 
     @property
     def activation_bytes(self) -> int:
@@ -82,6 +99,9 @@ class Summary:
                 "activation_bytes": "every op and merge output of one sample, float32, each counted once",
             },
             "layers": [dict(asdict(row), output=list(row.output)) for row in self.rows],
+            **({"outputs": {"kind": self.output_kind,
+                            "rows": [dict(asdict(row), output=list(row.output)) for row in self.outputs]}}
+               if self.outputs else {}),
         }
 
 
@@ -89,9 +109,22 @@ def summarize(network: Network, max_depth: int | None = None) -> Summary:
     """The rows of `network`, depth-first in execution order; groups deeper than `max_depth` are not opened."""
     rows: list[Row] = []
     _walk(network.graph, "", 0, max_depth, rows)
+    graph = network.graph
+    outputs = tuple(OutputRow(o.name, graph.type_of(o.node).dims, o.train_only,
+                              *_cost(graph, graph.needed((o.node,)))) for o in graph.outputs)
     return Summary(network=network.name, file=network.file, input=network.input.dims, output=network.output.dims,
                    rows=tuple(rows), params=network.param_count, macs=network.macs,
-                   activation_elements=_activations(network.graph), args=_jsonable(network.params))
+                   activation_elements=_activations(network.graph), args=_jsonable(network.params),
+                   outputs=outputs, output_kind=graph.output_kind)
+
+
+def _cost(graph: Graph, nodes) -> tuple[int, int]:
+    """MACs and activation elements of some nodes of a graph (a group counts whole)."""
+    chosen = [graph.nodes[i - 1] for i in nodes]
+    macs = sum(getattr(n, "macs", 0) for n in chosen)
+    elements = sum(_activations(n.graph) if isinstance(n, GroupNode) else
+                   n.out.numel if isinstance(n, (OpNode, MergeNode)) else 0 for n in chosen)
+    return macs, elements
 
 
 def _walk(graph: Graph, prefix: str, depth: int, max_depth: int | None, rows: list[Row]) -> None:
@@ -101,6 +134,9 @@ def _walk(graph: Graph, prefix: str, depth: int, max_depth: int | None, rows: li
         elif isinstance(node, OpNode):
             rows.append(Row(prefix + node.name, "op", node.op, REGISTRY[node.op].label(node.params), depth,
                             node.out.dims, node.param_count, node.macs))
+        elif isinstance(node, ParamNode):
+            rows.append(Row(prefix + node.name, "param", "param", f"param {node.out}", depth, node.out.dims,
+                            node.param_count, 0))
         elif isinstance(node, GroupNode):
             rows.append(Row(prefix + node.name, "group", node.block, _group_label(node), depth, node.out.dims,
                             node.param_count, node.macs))
@@ -130,7 +166,7 @@ def _activations(graph: Graph) -> int:
     for node in graph.nodes:
         if isinstance(node, GroupNode):
             total += _activations(node.graph)  # its output is the output of a node inside it
-        else:
+        elif isinstance(node, (OpNode, MergeNode)):  # extra inputs and selects are tensors made elsewhere
             total += node.out.numel
     return total
 

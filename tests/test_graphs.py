@@ -305,3 +305,35 @@ def test_fmt_prints_the_graph_forms_and_keeps_their_meaning(tmp_path):
 def test_a_param_without_init_starts_at_zero(tmp_path):
     net = check(tmp_path, "network n(input=[3, 8, 8]) { param bias = (3, 8, 8)  add { @bias | } }")
     assert net.graph.nodes[0].init == 0.0 and net.output.dims == (3, 8, 8)
+
+
+# --- check and summary ------------------------------------------------------------------------------------------
+
+def test_summary_has_a_row_per_output(tmp_path):
+    from archdsl.summary import summarize
+
+    s = summarize(check(tmp_path, AUX))
+    assert s.output_kind == "tuple"
+    assert [(r.name, r.output, r.train_only) for r in s.outputs] == [
+        ("logits", (10,), False), ("aux2", (10,), True), ("aux1", (10,), True)]
+    logits, aux2, aux1 = s.outputs
+    assert aux1.macs < aux2.macs < logits.macs == s.macs  # the totals count what eval mode runs: no aux head
+    assert check(tmp_path, AUX).macs == s.macs and s.params == check(tmp_path, AUX).param_count
+    assert s.to_json()["outputs"]["kind"] == "tuple"
+    assert "outputs" not in summarize(archdsl.check("specs/resnet18.arch")).to_json()
+
+
+def test_a_learnable_tensor_is_a_summary_row_and_not_an_activation(tmp_path):
+    from archdsl.summary import summarize
+
+    s = summarize(check(tmp_path, "network n(input=[3, 8, 8]) { param s = (3, 1, 1) init 1.0  mul { @s | } }"))
+    assert [(r.name, r.kind, r.params) for r in s.rows] == [("s", "param", 3), ("", "merge", 0)]
+    assert s.activation_elements == 3 * 8 * 8
+
+
+def test_check_prints_each_output(tmp_path):
+    from archdsl.cli.check import check_file
+
+    (tmp_path / "aux.arch").write_text(AUX)
+    problems, lines = check_file(tmp_path / "aux.arch", {})
+    assert not problems and "-> (logits 10, aux2 10 train, aux1 10 train)" in lines[0]

@@ -105,8 +105,25 @@ def check_file(path: Path, overrides: dict, network: str | None = None,
         checked = pipeline.elaborate_each(c, overrides, network)
     except ArchError as exc:
         return exc.diagnostics, []
-    lines = [f"{c.name}: {net.name} {net.input} -> {net.output}, {net.param_count:,} parameters, "
+    lines = [f"{c.name}: {net.name} {_inputs(net)} -> {_outputs(net)}, {net.param_count:,} parameters, "
              f"{net.macs / 1e9:.3f} GMACs" for net in checked]
     if not c.scope.module.networks:
         lines.append(f"{c.name}: {len(c.scope.module.blocks)} blocks, no network")
     return c.diagnostics, lines
+
+
+def _inputs(net) -> str:
+    """`3x224x224`, or with a network's extra inputs `(3x64x64, depth 1x64x64)`."""
+    extra = net.graph.extra_inputs()
+    return f"({net.input}, " + ", ".join(f"{n.name} {n.out}" for n in extra) + ")" if extra else str(net.input)
+
+
+def _outputs(net) -> str:
+    """`1000`, or a network's several outputs: `(logits 1000, aux2 1000 train)`, `{out: 21x520x520, ...}`."""
+    graph = net.graph
+    if not graph.outputs:
+        return str(net.output)
+    items = [f"{o.name}{':' if graph.output_kind == 'dict' else ''} {graph.type_of(o.node)}"
+             f"{' train' if o.train_only else ''}" for o in graph.outputs]
+    brackets = {"dict": "{}", "list": "[]"}.get(graph.output_kind, "()")
+    return brackets[0] + ", ".join(items) + brackets[1]

@@ -88,12 +88,29 @@ def _print_table(s: Summary) -> None:
             table.add_row(indent + row.name, row.label, _dims(row.output), f"{row.params:,}" if row.params else "",
                           _macs(row.macs) if row.macs else "")
     console.print(table)
+    if s.outputs:
+        _print_outputs(console, s)
     console.print()
     console.print(f"[bold]parameters[/bold]  {s.params:,}  ({_mb(s.param_bytes)} in float32)")
     console.print(f"[bold]MACs[/bold]        {s.macs:,}  ({s.macs / 1e9:.3f} G; conv and linear, as torchvision's GFLOPS)")
     console.print(f"[bold]input[/bold]       {_dims(s.input)}  ({_mb(s.input_bytes)})")
     console.print(f"[bold]activations[/bold] {s.activation_elements:,} elements  ({_mb(s.activation_bytes)}: every op "
                   f"and merge output of one sample, float32)")
+
+
+def _print_outputs(console, s: Summary) -> None:
+    """One row per output of a network with several: what each needs (outputs share some, so no total)."""
+    from rich.table import Table
+
+    table = Table(title=f"outputs ({s.output_kind})", title_justify="left", header_style="bold", show_edge=False,
+                  pad_edge=False, box=_box())
+    for column in ("output", "shape", "mode", "MACs", "activations"):
+        table.add_column(column, justify="left" if column in ("output", "mode") else "right", no_wrap=True)
+    for row in s.outputs:
+        table.add_row(row.name, _dims(row.output), "train only" if row.train_only else "train, eval", _macs(row.macs),
+                      _mb(row.activation_elements * 4))
+    console.print()
+    console.print(table)
 
 
 def _console():

@@ -73,7 +73,7 @@ class Elaborator:
         graph = builder.graph(output)
         return Network(name=definition.name, file=definition.span.file, params=variables, input=input_type,
                        output=builder.type_of(output), graph=graph, param_count=total(graph, "param_count"),
-                       macs=total(graph, "macs"))
+                       macs=eval_macs(graph))
 
     def _network_input(self, definition: ast.NetworkDef, param: ast.Param, overrides, variables,
                        builder: GraphBuilder) -> None:
@@ -537,6 +537,14 @@ class Elaborator:
         """A diagnostic with the block call stack as its notes."""
         notes = tuple(fields.pop("notes", ())) + stack_notes(self.frames)
         return ArchError(Diagnostic(code=code, message=message, span=span, notes=notes, **fields))
+
+
+def eval_macs(graph) -> int:
+    """The MACs of what eval mode runs: the nodes the outputs that are not training-only need (all of a chain's)."""
+    if not graph.outputs and len(graph.needed((graph.output,))) == len(graph.nodes):
+        return total(graph, "macs")
+    needed = graph.needed(o.node for o in graph.results() if not o.train_only)
+    return sum(getattr(graph.nodes[i - 1], "macs", 0) for i in needed)
 
 
 __all__ = ["Elaborator", "Limits", "Network"]
