@@ -337,3 +337,36 @@ def test_check_prints_each_output(tmp_path):
     (tmp_path / "aux.arch").write_text(AUX)
     problems, lines = check_file(tmp_path / "aux.arch", {})
     assert not problems and "-> (logits 10, aux2 10 train, aux1 10 train)" in lines[0]
+
+
+# --- the documentation's examples -------------------------------------------------------------------------------
+
+def _graph_examples() -> list[str]:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "language.md").read_text()
+    section = text[text.index("## Graphs"):]
+    section = section[:section.index("\n## ", 1)]
+    return [block.split("\n", 1)[1] for block in section.split("```arch")[1:] for block in [block.split("```")[0]]]
+
+
+@pytest.mark.parametrize("example", _graph_examples())
+def test_the_graph_examples_of_the_docs_check(tmp_path, example):
+    path = tmp_path / "example.arch"
+    path.write_text(example)
+    c = archdsl.pipeline.load(path)
+    for definition in c.scope.module.networks:
+        net = archdsl.pipeline.elaborate(c, {}, definition)
+        assert net.param_count > 0
+    c2 = Compilation(path)
+    assert format_checked(c2, read(c2))  # and the formatter keeps their meaning
+
+
+def test_the_aux_example_returns_logits_alone_without_aux(tmp_path):
+    example = next(e for e in _graph_examples() if "aux_net" in e)
+    (tmp_path / "aux.arch").write_text(example)
+    with_aux = archdsl.check(tmp_path / "aux.arch", "aux_net")
+    without = archdsl.check(tmp_path / "aux.arch", "aux_net", aux=False)
+    assert [o.name for o in with_aux.graph.outputs] == ["logits", "aux2", "aux1"]
+    assert without.graph.outputs == () and without.output.dims == (10,)
+    assert without.param_count == with_aux.param_count - 2 * (16 * 10 + 10)  # no aux head
