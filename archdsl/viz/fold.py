@@ -5,7 +5,8 @@ MobileNet stage is a chain of equal inverted residuals. A *run* is N >= 2 consec
 nodes that are structurally equal and chained. Equal: the same ops with the same parameters and the same block
 names, recursively; input channel counts may differ (a DenseNet block), and so may the rate of dropout-like
 ops, identities at inference (EfficientNet's stochastic depth). Chained: each copy reads only the previous
-copy's last node, and nothing outside a copy reads its inner nodes. Only units that hold a block call fold:
+copy's last node (and, besides, the same values from before the run: a named tensor that every copy merges or
+passes to a block), and nothing outside a copy reads its inner nodes. Only units that hold a block call fold:
 raw ops are always drawn.
 """
 
@@ -15,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..ir import Graph, GroupNode, MergeNode, OpNode
+from ..ir import Graph, GroupNode, InputNode, MergeNode, OpNode, ParamNode, SelectNode
 from ..primitives import REGISTRY
 
 
@@ -47,6 +48,12 @@ class Signatures:
             return ("op", node.op, _canonical(node.params))
         if isinstance(node, MergeNode):
             return ("merge", node.op)
+        if isinstance(node, InputNode):
+            return ("input", node.name)
+        if isinstance(node, SelectNode):
+            return ("select", node.index)
+        if isinstance(node, ParamNode):
+            return ("param", node.out.dims, node.init)
         # a block's arguments are not compared: the ops they produce are, and a diagram shows ops
         return ("group", node.block, self.graph(node.graph))
 
@@ -54,7 +61,8 @@ class Signatures:
         key = id(graph)
         if key not in self._graphs:
             self._keep.append(graph)
-            self._graphs[key] = (tuple((self.node(n), n.inputs) for n in graph.nodes), graph.output)
+            outputs = tuple((o.node, o.train_only) for o in graph.outputs)  # () for a chain
+            self._graphs[key] = (tuple((self.node(n), n.inputs) for n in graph.nodes), graph.output, outputs)
         return self._graphs[key]
 
 
@@ -68,7 +76,7 @@ def find_runs(graph: Graph, signatures: Signatures | None = None) -> list[Run]:
     """The maximal runs of `graph`, left to right; at each position the run covering the most nodes wins
     (the shortest unit on a tie, so that 12 (layer, concat) pairs read `x12`, not `x6` of a 4-node unit)."""
     signatures = signatures or Signatures()
-    finder = _RunFinder(graph.nodes, graph.output, signatures)
+    finder = _RunFinder(graph.nodes, {o.node for o in graph.results()}, signatures)
     runs: list[Run] = []
     i = 0
     while i < len(graph.nodes):
@@ -82,14 +90,14 @@ def find_runs(graph: Graph, signatures: Signatures | None = None) -> list[Run]:
 
 
 class _RunFinder:
-    def __init__(self, nodes: Sequence, output: int, signatures: Signatures):
+    def __init__(self, nodes: Sequence, outputs: set[int], signatures: Signatures):
         self.nodes = nodes
         self.position = {n.id: p for p, n in enumerate(nodes)}
         self.users: dict[int, set[int]] = {}
         for p, n in enumerate(nodes):
             for source in n.inputs:
                 self.users.setdefault(source, set()).add(p)
-        self.output = output
+        self.outputs = outputs  # the graph's outputs: read from outside, so never inside a run
         self.node_sigs = [signatures.node(n) for n in nodes]
 
     def best_at(self, start: int) -> Run | None:
@@ -97,13 +105,16 @@ class _RunFinder:
         for length in range(1, (len(self.nodes) - start) // 2 + 1):
             if self.node_sigs[start + length] != self.node_sigs[start]:
                 continue  # cheap filter: the second copy must begin like the first
-            first = self._copy(start, length, entry=None)
-            if first is None:
+            exit_id = self.nodes[start + length - 1].id
+            second = self._copy(start + length, length, entry=exit_id, run_start=start)
+            if second is None:
                 continue
-            signature, _ = first
-            count, exit_id = 1, self.nodes[start + length - 1].id
+            signature = second[0]
+            if not self._first_copy_matches(start, signature):
+                continue
+            count = 1
             while start + (count + 1) * length <= len(self.nodes):
-                following = self._copy(start + count * length, length, entry=exit_id)
+                following = self._copy(start + count * length, length, entry=exit_id, run_start=start)
                 if following is None or following[0] != signature:
                     break
                 count, exit_id = count + 1, self.nodes[start + (count + 1) * length - 1].id
@@ -112,9 +123,11 @@ class _RunFinder:
                 best = candidate
         return best
 
-    def _copy(self, start: int, length: int, entry: int | None) -> tuple[tuple, int] | None:
-        """The relative signature of nodes start..start+length-1 and the one value it reads from outside,
-        or None when it is not a self-contained copy (or holds no block call)."""
+    def _copy(self, start: int, length: int, entry: int, run_start: int) -> tuple[tuple, int] | None:
+        """The relative signature of nodes start..start+length-1, a later copy whose entry is the previous
+        copy's exit, or None when it is not a self-contained copy (or holds no block call). Values made before
+        the run (`run_start`) may be read too, each named in the signature, so that every copy must read the
+        same ones: a tensor that each copy merges in (`unit(c, @skip)`) is drawn once, into the drawn copy."""
         members = range(start, start + length)
         if not any(isinstance(self.nodes[p], GroupNode) and self.nodes[p].block for p in members):
             return None
@@ -125,15 +138,35 @@ class _RunFinder:
                 q = self.position.get(source, -1)
                 if start <= q < start + length:
                     relative.append(q - start)
-                elif entry is None or source == entry:
-                    entry = source
+                elif source == entry:
                     relative.append("entry")
+                elif q < run_start:
+                    relative.append(("before", source))
                 else:
                     return None
             parts.append((self.node_sigs[p], tuple(relative)))
-        if entry is None:
-            return None
         return tuple(parts), entry
+
+    def _first_copy_matches(self, start: int, signature: tuple) -> bool:
+        """Whether the copy at `start` reads as the second copy's `signature` says: the same nodes, its own nodes
+        at the same places, the same values from before the run, and one value from outside, its entry, wherever
+        the second copy reads the first one's exit (that value may also be one of those from before)."""
+        entry = None
+        for p, (node_sig, relative) in enumerate(signature, start):
+            if self.node_sigs[p] != node_sig or len(relative) != len(self.nodes[p].inputs):
+                return False
+            for source, tag in zip(self.nodes[p].inputs, relative):
+                q = self.position.get(source, -1)
+                if tag == "entry":
+                    if q >= start or entry not in (None, source):
+                        return False
+                    entry = source
+                elif isinstance(tag, tuple):
+                    if source != tag[1]:
+                        return False
+                elif q != start + tag:
+                    return False
+        return entry is not None
 
     def _is_closed(self, run: Run) -> bool:
         """No node outside a copy reads the copy's inner nodes; only the next copy reads a copy's exit."""
@@ -142,11 +175,11 @@ class _RunFinder:
             allowed_readers = range(first, last + 1)
             for p in range(first, last):
                 node_id = self.nodes[p].id
-                if node_id == self.output or any(r not in allowed_readers for r in self.users.get(node_id, ())):
+                if node_id in self.outputs or any(r not in allowed_readers for r in self.users.get(node_id, ())):
                     return False
             if c < run.count - 1:
                 exit_id = self.nodes[last].id
                 next_copy = range(last + 1, last + 1 + run.length)
-                if exit_id == self.output or any(r not in next_copy for r in self.users.get(exit_id, ())):
+                if exit_id in self.outputs or any(r not in next_copy for r in self.users.get(exit_id, ())):
                     return False
         return True

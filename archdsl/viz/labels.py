@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 from ..combinators import COMBINATORS
-from ..ir import Graph, GroupNode, MergeNode, OpNode
+from ..ir import Graph, GroupNode, MergeNode, OpNode, ParamNode
 from ..primitives import REGISTRY
 from ..values import repr_value
 from .style import CHAIN_BORDER, FAMILY_COLOURS, MUTED_TEXT, UNKNOWN_FAMILY
@@ -32,8 +32,15 @@ def op_family(node: OpNode) -> tuple[str, bool]:
     return primitive.family, primitive.inference_identity
 
 
-def chain_label(chain: list[OpNode]) -> str:
-    """`conv 3x3, 64 | bn | relu`: one cell per op, each in its family's colour."""
+def tensor_params(node: OpNode) -> tuple[str, ...]:
+    """The names of an op's tensor parameters (`resize(@like)`), which its inputs after the first fill."""
+    primitive = REGISTRY.get(node.op)
+    return primitive.tensor_params if primitive is not None else ()
+
+
+def chain_label(chain: list[OpNode], dashed: bool = False) -> str:
+    """`conv 3x3, 64 | bn | relu`: one cell per op, each in its family's colour (the frame dashed for a chain
+    that only training mode runs)."""
     cells = []
     for node in chain:
         family, faded = op_family(node)
@@ -42,8 +49,14 @@ def chain_label(chain: list[OpNode]) -> str:
         if faded:
             text = f'<FONT COLOR="{MUTED_TEXT}">{text}</FONT>'
         cells.append(f'<TD BGCOLOR="{fill}">{text}</TD>')
-    return (f'<<TABLE BORDER="1" COLOR="{CHAIN_BORDER}" STYLE="rounded" CELLBORDER="0" CELLSPACING="0" '
+    frame = "rounded,dashed" if dashed else "rounded"
+    return (f'<<TABLE BORDER="1" COLOR="{CHAIN_BORDER}" STYLE="{frame}" CELLBORDER="0" CELLSPACING="0" '
             f'CELLPADDING="4"><TR>{"".join(cells)}</TR></TABLE>>')
+
+
+def param_label(node: ParamNode) -> str:
+    """A learnable tensor, small: `layer_scale 96x1x1`."""
+    return f'<<FONT POINT-SIZE="8"><B>{escape(node.name)}</B>  {node.out}</FONT>>'
 
 
 def count(n: int) -> str:

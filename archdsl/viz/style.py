@@ -85,6 +85,21 @@ def merge_attrs(symbol: str) -> dict[str, str]:
             "width": "0.24", "height": "0.24", "fixedsize": "true", "margin": "0"}
 
 
+def param_attrs() -> dict[str, str]:
+    """A learnable tensor (`param`): a small note-shaped node, pale, beside the op that uses it."""
+    return {"shape": "note", "style": "filled", "fillcolor": "#fdf6e3", "color": "#b0a080", "height": "0.2",
+            "margin": "0.05,0.02"}
+
+
+def training_only(attrs: dict[str, str]) -> dict[str, str]:
+    """The attributes of a node or cluster that only training mode runs (auxiliary heads): dashed. A chain's
+    table label draws its own frame (`labels.chain_label`)."""
+    if attrs.get("shape") == "plain":
+        return attrs
+    styles = attrs.get("style", NODE_ATTRS["style"]).split(",")
+    return attrs if "dashed" in styles else {**attrs, "style": ",".join([*filter(None, styles), "dashed"])}
+
+
 def terminal_attrs() -> dict[str, str]:
     """The input and output of the network."""
     return {"shape": "box", "style": "rounded", "color": "#909090", "fontcolor": "#303030"}
