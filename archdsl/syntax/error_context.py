@@ -21,6 +21,8 @@ WORDS = {
     "COMMA": "`,`", "COLON": "`:`", "EQUAL": "`=`", "VBAR": "`|`", "DOT": "`.`", "MINUS": "`-`",
     "NAME": "a name", "INT": "an integer", "FLOAT": "a number", "STRING": "a string", "$END": "end of file",
     "COMP_OP": "a comparison", "ADD_OP": "`+` or `-`", "MUL_OP": "`*`, `/`, `//` or `%`", "POW": "`**`",
+    "TENSOR": "a named tensor `@name`", "ARROW": "`->`", "TRAIN": "`train`", "RETURN": "`return`",
+    "PARAM": "`param`", "INIT": "`init`",
 }
 OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 CLOSERS = {v: k for k, v in OPENERS.items()}

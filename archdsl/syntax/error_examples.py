@@ -130,6 +130,32 @@ EXAMPLES: dict[str, list[str]] = {
         N + "for c [16, 32] { relu }" + E,
         N + "for c range(3) { relu }" + E,
     ],
+    # graphs (issue 12): naming and using tensors, outputs, learnable tensors
+    "arrow_needs_name": [
+        N + "conv(16, 3) -> }\n",
+        N + "conv(16, 3) -> 3" + E,
+        N + "relu -> @x" + E,
+    ],
+    "arrow_one_in_parens": [
+        N + "conv(16, 3) -> (a)" + E,
+    ],
+    "return_needs_tensors": [
+        N + "return }\n",
+        N + "return x" + E,
+        N + "return 3" + E,
+        N + "return @a, b" + E,
+    ],
+    "return_dict_entry": [
+        N + "return {@a}" + E,
+        N + "return {a @x}" + E,
+        N + "return {a: x}" + E,
+    ],
+    "param_syntax": [
+        N + "param x }\n",
+        N + "param = 3" + E,
+        N + "param x 3" + E,
+        N + "param @x = 3" + E,
+    ],
     "stray_closer": [
         N + "relu) bn" + E,
         N + "relu ] bn" + E,

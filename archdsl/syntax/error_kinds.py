@@ -216,6 +216,32 @@ def _for_needs_in(c: ErrorContext) -> SyntaxProblem:
                          help="write `for c in [16, 32] { items }`")
 
 
+def _arrow_needs_name(c: ErrorContext) -> SyntaxProblem:
+    return SyntaxProblem("`->` names the tensor an item makes", c.at_found(), label="expected a name",
+                         help="write `-> name` and use it later as `@name`; `-> (a, b)` names the tensors of a "
+                              "block that returns several")
+
+
+def _arrow_one_in_parens(c: ErrorContext) -> SyntaxProblem:
+    return SyntaxProblem("`-> (...)` unpacks several tensors", c.at_found(), label="expected `,`",
+                         help="write `-> a` to name one tensor, `-> (a, b)` for a block that returns two")
+
+
+def _return_needs_tensors(c: ErrorContext) -> SyntaxProblem:
+    return SyntaxProblem("`return` takes named tensors", c.at_found(), label="expected `@name`",
+                         help="write `return @out`, `return @logits, train @aux` or `return {out: @x, aux: @y}`")
+
+
+def _return_dict_entry(c: ErrorContext) -> SyntaxProblem:
+    return SyntaxProblem("an output of a dict is `key: @tensor`", c.at_found(), label=f"unexpected {c.found}",
+                         help="write `return {out: @x, aux: @y}`")
+
+
+def _param_syntax(c: ErrorContext) -> SyntaxProblem:
+    return SyntaxProblem("`param` declares a learnable tensor", c.at_found(), label=f"unexpected {c.found}",
+                         help="write `param name = (c, 1, 1) init 1e-6`, then use it as `@name`")
+
+
 HANDLERS: dict[str, Callable[[ErrorContext], SyntaxProblem]] = {
     "unclosed": unclosed, "compare_with_eq": _compare_with_eq, "chained_comparison": _chained_comparison,
     "missing_body": _missing_body, "ternary_needs_else": _ternary_needs_else, "toplevel": _toplevel,
@@ -224,6 +250,9 @@ HANDLERS: dict[str, Callable[[ErrorContext], SyntaxProblem]] = {
     "double_label": _double_label, "param_annotation": _param_annotation, "empty_argument": _empty_argument, "missing_value": _missing_value,
     "repeat_count": _repeat_count, "import_path": _import_path,
     "bar_outside_combinator": _bar_outside_combinator, "for_needs_in": _for_needs_in, "stray_closer": stray_closer,
+    "arrow_needs_name": _arrow_needs_name, "arrow_one_in_parens": _arrow_one_in_parens,
+    "return_needs_tensors": _return_needs_tensors, "return_dict_entry": _return_dict_entry,
+    "param_syntax": _param_syntax,
 }
 
 def fallback(c: ErrorContext) -> SyntaxProblem:

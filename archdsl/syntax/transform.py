@@ -14,7 +14,7 @@ from ..source import Source, Span
 from . import template
 
 #: tokens that carry a value; every other token (brackets, commas, keywords) only delimits a span
-VALUE_TOKENS = frozenset({"NAME", "INT", "FLOAT", "STRING", "COMP_OP", "ADD_OP", "MUL_OP", "POW", "TRAIN"})
+VALUE_TOKENS = frozenset({"NAME", "INT", "FLOAT", "STRING", "COMP_OP", "ADD_OP", "MUL_OP", "POW", "TRAIN", "TENSOR"})
 
 
 class Spanned(tuple):
@@ -117,7 +117,7 @@ class ToAst(Transformer):
 
     def tensor_param(self, meta, children):
         name, default = children
-        return ast.Param.model_construct(span=self._s(meta), name=str(name), default=default, tensor=True)
+        return ast.Param.model_construct(span=self._s(meta), name=str(name)[1:], default=default, tensor=True)
 
     # --- statements
     def body(self, meta, children):
@@ -140,8 +140,8 @@ class ToAst(Transformer):
         return ast.Target.model_construct(span=self._s(meta), name=str(children[0]))
 
     def use(self, meta, children):
-        name = children[0]
-        return ast.Use.model_construct(span=self._s(meta), name=str(name), name_span=_token_span(self.source, name))
+        name = children[0]  # `@name`, one token
+        return ast.Use.model_construct(span=self._s(meta), name=str(name)[1:], name_span=_token_span(self.source, name))
 
     def param_decl(self, meta, children):
         name, shape, *rest = children  # without `init`, Lark's placeholders stand for both the keyword and value
@@ -155,7 +155,7 @@ class ToAst(Transformer):
 
     def output(self, meta, children):
         train, name = children
-        return ast.Output.model_construct(span=self._s(meta), name=str(name), name_span=_token_span(self.source, name),
+        return ast.Output.model_construct(span=self._s(meta), name=str(name)[1:], name_span=_token_span(self.source, name),
                                           key=None, train=train is not None)
 
     def keyed(self, meta, children):
@@ -239,7 +239,7 @@ class ToAst(Transformer):
         return ast.InRef.model_construct(span=self._s(meta))
 
     def tensor_ref(self, meta, children):
-        return ast.TensorRef.model_construct(span=self._s(meta), name=str(children[0]))
+        return ast.TensorRef.model_construct(span=self._s(meta), name=str(children[0])[1:])
 
     def tuple_lit(self, meta, children):
         return ast.Sequence.model_construct(span=self._s(meta), items=tuple(c for c in children if c is not None), brackets="()")
