@@ -24,6 +24,9 @@ DIAGRAMS = [
     ("mobilenet_v2", 0),
     ("efficientnet_b0", 0),
     ("resnet18", 2),
+    ("unet", 0),  # graphs: skips drawn from where each tensor is made
+    ("yolov8n", 0),
+    ("fcn_resnet50", 0),
 ]
 
 
