@@ -20,7 +20,7 @@ from .primitives import REGISTRY
 
 #: the grammar's words, by role (grammars/archdsl.lark); tests/test_highlight.py checks they are all the keywords
 DECLARATIONS = ("block", "network")
-STATEMENTS = ("let", "repeat", "as", "for", "if", "else", "checkpoint", "import")
+STATEMENTS = ("let", "repeat", "as", "for", "if", "else", "checkpoint", "import", "param", "return")
 COMBINATORS = tuple(COMBINATOR_REGISTRY)  # not the grammar's: names it looks up in archdsl/combinators.py
 OPERATOR_WORDS = ("and", "or", "not", "in")
 CONSTANTS = ("true", "false")
@@ -45,6 +45,9 @@ class ArchLexer(RegexLexer):
             (rf"(block|network)(\s+)({_NAME})", bygroups(Keyword.Declaration, Whitespace, Name.Function)),
             (r'(import)(\s+)("[^"\n]*")', bygroups(Keyword.Namespace, Whitespace, String.Double)),
             (r"(in)(\s*)(\.)", bygroups(Name.Builtin.Pseudo, Whitespace, Punctuation)),
+            (rf"@{_NAME}", Name.Variable),  # a named tensor (docs/language.md, "Graphs")
+            (r"(train)(\s+)(?=@)", bygroups(Keyword, Whitespace)),  # a training-only output of `return`
+            (r"->", Operator),
             (rf"(let)(\s+)({_NAME})", bygroups(Keyword, Whitespace, Name.Variable)),
             (words(STATEMENTS, suffix=r"\b"), Keyword),
             (words(COMBINATORS, suffix=r"\b"), Keyword.Reserved),

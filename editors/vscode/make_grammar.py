@@ -62,6 +62,8 @@ def grammar() -> dict:
                 {"include": "#comment"},
                 {"match": rf"\b(let)\s+({NAME})", "captures": {"1": {"name": "keyword.control.let.archdsl"},
                                                                "2": {"name": "variable.other.archdsl"}}},
+                {"match": r"\btrain(?=\s+@)", "name": "keyword.control.archdsl"},
+                {"match": r"->", "name": "keyword.operator.arrow.archdsl"},
                 {"match": words(control), "name": "keyword.control.archdsl"},
                 {"match": words(COMBINATORS) + r"(?=\s*\{)", "name": "keyword.other.combinator.archdsl"},
                 {"match": rf"\b({NAME})\s*(:)(?!:)", "captures": {"1": {"name": "entity.name.tag.label.archdsl"},
@@ -73,6 +75,7 @@ def grammar() -> dict:
                 {"include": "#comment"},
                 {"match": r"\b(in)\s*(\.)", "captures": {"1": {"name": "variable.language.in.archdsl"},
                                                           "2": {"name": "punctuation.accessor.archdsl"}}},
+                {"match": rf"@{NAME}", "name": "variable.other.tensor.archdsl"},
                 {"match": words(OPERATOR_WORDS), "name": "keyword.operator.logical.archdsl"},
                 {"match": words(CONSTANTS), "name": "constant.language.boolean.archdsl"},
                 {"match": rf"\b({NAME})\s*(=)(?!=)", "captures": {
