@@ -189,6 +189,14 @@ def test_a_dict_of_outputs_has_a_node_per_key_and_chains_keep_one_output_node(wr
     assert '"output" [label=<output>' in chain and "training" not in chain
 
 
+def test_feature_maps_are_output_nodes_with_their_shapes(write):
+    net = archdsl.check(write("net.arch", AUX.replace("return @logits, train @aux2, train @aux1", "")),
+                        features=["@early", "@middle", "aux1"])
+    into = {e.head: e.attrs.get("label") for e in edges(to_dot(net))}
+    assert {h: label for h, label in into.items() if h.startswith("output_")} == {
+        "output_@early": " 16x32x32", "output_@middle": " 32x16x16", "output_aux1": " 10"}
+
+
 # --- named tensors from different depths
 
 

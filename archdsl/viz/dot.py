@@ -132,7 +132,8 @@ class _Drawing:
 
         An edge shows its shape unless it leaves an op that kept its input's shape (`bn`, `relu`), within a
         cluster, to a node other than a merge that labels its inputs (`concat`): the shape is then the one just
-        above. A fan-out writes its shape on its first edge only. An edge that fills a tensor parameter or carries
+        above. A fan-out writes its shape on its first edge only; an edge into an output node always does (a
+        feature map is read from the middle of the network). An edge that fills a tensor parameter or carries
         a later output of a block says which (`@skip 64x128x128`); edges from a learnable tensor's node, which shows
         its shape, say nothing. Edges into nodes drawn dashed are dashed.
         Edges that all leave a cluster from one node (its output) start at the
@@ -158,9 +159,8 @@ class _Drawing:
             attrs = {}
             if source.tensor:
                 attrs["label"] = f" @{source.tensor} {source.shape}"
-            elif source.node not in labelled and source.node not in self.silent and (
-                    source.node not in self.quiet or exits or enters or target in self.labelled_merges
-                    or target in self.terminals):
+            elif target in self.terminals or (source.node not in labelled and source.node not in self.silent and (
+                    source.node not in self.quiet or exits or enters or target in self.labelled_merges)):
                 labelled.add(source.node)
                 attrs["label"] = " " + str(source.shape)
             head = next((c for c in enters if len(heads[c]) == 1), None)
