@@ -151,7 +151,7 @@ class IRView:
         node = value.node
         if node is None:
             return input_of(self.prefix)
-        kind = (node.block or "group") if isinstance(node, GroupNode) else node.op
+        kind = (node.block or "group") if isinstance(node, GroupNode) else getattr(node, "op", node.kind)
         return f"`{self.name(value)}` ({kind})"
 
     def kind_name(self, role: Role) -> str:
