@@ -99,11 +99,11 @@ class _Recorder(Elaborator):
         super().__init__(limits, sources)
         self.file, self.records, self.network_name = file, records, network
 
-    def item(self, stmt, value, builder, variables, scope):
+    def item(self, stmt, value, builder, variables, scope, tail=False):
         start = len(builder.nodes)
         incoming = builder.type_of(value)
         try:
-            out = super().item(stmt, value, builder, variables, scope)
+            out = super().item(stmt, value, builder, variables, scope, tail)
         except ArchError as exc:
             if not hasattr(exc, "lsp_stack"):  # the innermost item sees the whole stack of block calls
                 exc.lsp_stack = tuple(self.frames)
