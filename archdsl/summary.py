@@ -65,6 +65,7 @@ class Summary:
     args: dict = field(default_factory=dict)
     outputs: tuple[OutputRow, ...] = ()  # a network with several outputs: one row each
     output_kind: str = "tensor"  # "tuple", "dict" or "list" (features) when it has several
+    features: tuple = ()  # `features=`: each feature map's `ir.Feature` (channels, reduction)
 
     @property
     def activation_bytes(self) -> int:
@@ -102,6 +103,7 @@ class Summary:
             **({"outputs": {"kind": self.output_kind,
                             "rows": [dict(asdict(row), output=list(row.output)) for row in self.outputs]}}
                if self.outputs else {}),
+            **({"features": [f.model_dump(mode="json") for f in self.features]} if self.features else {}),
         }
 
 
@@ -115,7 +117,7 @@ def summarize(network: Network, max_depth: int | None = None) -> Summary:
     return Summary(network=network.name, file=network.file, input=network.input.dims, output=network.output.dims,
                    rows=tuple(rows), params=network.param_count, macs=network.macs,
                    activation_elements=_activations(network.graph), args=_jsonable(network.params),
-                   outputs=outputs, output_kind=graph.output_kind)
+                   outputs=outputs, output_kind=graph.output_kind, features=network.feature_info)
 
 
 def _cost(graph: Graph, nodes) -> tuple[int, int]:

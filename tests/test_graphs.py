@@ -370,3 +370,17 @@ def test_the_aux_example_returns_logits_alone_without_aux(tmp_path):
     assert [o.name for o in with_aux.graph.outputs] == ["logits", "aux2", "aux1"]
     assert without.graph.outputs == () and without.output.dims == (10,)
     assert without.param_count == with_aux.param_count - 2 * (16 * 10 + 10)  # no aux head
+
+
+def test_summary_of_feature_maps_on_the_command_line():
+    from click.testing import CliRunner
+
+    from archdsl.cli import main
+
+    result = CliRunner().invoke(main, ["summary", "specs/resnet18.arch", "--features", "layer2,layer4", "--format",
+                                       "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [(f["name"], f["channels"], f["reduction"]) for f in data["features"]] == [
+        ("layer2", 128, 8), ("layer4", 512, 32)]
+    assert data["outputs"]["kind"] == "list"

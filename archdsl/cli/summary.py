@@ -21,13 +21,15 @@ from .dims import input_option
 @click.option("--depth", type=click.IntRange(min=0), metavar="N",
               help="Show blocks nested deeper than N as one row with their totals (0: top-level items only).")
 @click.option("--deploy", is_flag=True, help="Summarize the reparameterized inference graph (BN folded, branches fused).")
+@click.option("--features", metavar="NAMES", help="Comma-separated labels, dotted paths or @tensors (layer2,layer3.1,@c5): "
+              "summarize the network cut to those feature maps, with their channels and reductions.")
 @format_option
 @set_option
 @network_option
 @max_params_option
 @guarded
-def summary(file: Path, input_dims: tuple[int, ...] | None, depth: int | None, deploy: bool, fmt: str,
-            assignments: tuple[str, ...], network: str | None, max_params: int) -> int:
+def summary(file: Path, input_dims: tuple[int, ...] | None, depth: int | None, deploy: bool, features: str | None,
+            fmt: str, assignments: tuple[str, ...], network: str | None, max_params: int) -> int:
     """Print every layer of FILE with its output shape, parameters and MACs, and the totals.
 
     Everything is computed statically from the spec, without torch and without a forward pass. MACs count
@@ -40,11 +42,15 @@ def summary(file: Path, input_dims: tuple[int, ...] | None, depth: int | None, d
       archdsl summary specs/resnet18.arch --input 3x64x64 --depth 1
       archdsl summary specs/repvgg_a0.arch --deploy
       archdsl summary specs/mobilenet_v2.arch --set width=0.5 --format json
+      archdsl summary specs/resnet18.arch --features layer2,layer3,layer4
     """
     overrides = parse_assignments(assignments)
     if input_dims is not None:
         overrides["input"] = input_dims
-    net = compile_spec(file, network, overrides, max_params).network
+    c = compile_spec(file, network, overrides, max_params)
+    net = c.network
+    if features:
+        net = pipeline.elaborate(c, overrides, features=[f.strip() for f in features.split(",") if f.strip()])
     if deploy:
         net = _deploy(net)
     result = pipeline.summarize(net, depth)
@@ -106,9 +112,13 @@ def _print_outputs(console, s: Summary) -> None:
                   pad_edge=False, box=_box())
     for column in ("output", "shape", "mode", "MACs", "activations"):
         table.add_column(column, justify="left" if column in ("output", "mode") else "right", no_wrap=True)
+    reductions = {f.name: f.reduction for f in s.features}
+    if reductions:
+        table.add_column("reduction", justify="right", no_wrap=True)
     for row in s.outputs:
-        table.add_row(row.name, _dims(row.output), "train only" if row.train_only else "train, eval", _macs(row.macs),
-                      _mb(row.activation_elements * 4))
+        cells = [row.name, _dims(row.output), "train only" if row.train_only else "train, eval", _macs(row.macs),
+                 _mb(row.activation_elements * 4)]
+        table.add_row(*cells, *([str(reductions.get(row.name) or "")] if reductions else []))
     console.print()
     console.print(table)
 
