@@ -105,13 +105,17 @@ def _hook_counts(model, x):
     macs = []
 
     def hook(module, inputs, output):
-        if isinstance(module, nn.Conv2d):
+        if isinstance(module, nn.ConvTranspose2d):  # each input value meets out/groups x kh x kw weights
+            kh, kw = module.kernel_size
+            macs.append(inputs[0][0].numel() * (module.out_channels // module.groups) * kh * kw)
+        elif isinstance(module, nn.Conv2d):
             kh, kw = module.kernel_size
             macs.append(output[0].numel() * (module.in_channels // module.groups) * kh * kw)
         else:
             macs.append(module.in_features * module.out_features * (output[0].numel() // module.out_features))
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    layers = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, layers)]
     model(x)
     for handle in handles:
         handle.remove()

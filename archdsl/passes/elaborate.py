@@ -338,14 +338,24 @@ class Elaborator:
         return self._primitive_call(stmt, primitive, value, builder, variables, incoming)
 
     def _primitive_call(self, stmt: ast.Call, primitive: Primitive, value, builder, variables, incoming) -> int:
-        values, spans = bind_arguments(stmt, list(primitive.Params.model_fields), variables, incoming, self._error,
-                                       tensors=builder.names.type_of)
+        # tensor parameters (`resize(@like)`) come first and become the op's extra inputs, in their order
+        names = [*primitive.tensor_params, *primitive.Params.model_fields]
+        values, spans = bind_arguments(stmt, names, variables, incoming, self._error, tensors=builder.names.type_of,
+                                       tensor_params={n: ast.Param(span=stmt.name_span, name=n, tensor=True)
+                                                      for n in primitive.tensor_params})
+        extra = []
+        for name in primitive.tensor_params:
+            if name not in values:
+                raise self._error("E0105", f"`{stmt.name}` is missing argument `@{name}`", stmt.span,
+                                  help=signature(stmt.name, [f"@{n}" if n == name else n for n in names]))
+            argument = values.pop(name)
+            extra.append(builder.names.resolve(argument.name, argument.span, builder))
         try:
             params = primitive.Params(**values)
         except ValidationError as exc:
             raise invalid_argument(stmt, primitive.Params, exc, values, spans, self._error) from None
         try:
-            out = primitive.infer(params, incoming)
+            out = primitive.infer(params, incoming, *(builder.type_of(v) for v in extra))
         except ShapeError as exc:
             raise self._error(exc.code, exc.message, stmt.span, help=exc.help, label=f"input is {incoming}",
                               secondary=self._input_origin(exc.code, builder, value, incoming)) from None
@@ -356,8 +366,8 @@ class Elaborator:
             raise self._error("E0115", f"the network has more than {self.limits.max_params:,} parameters, the limit",
                               stmt.span, label=f"{count:,} parameters here, {self.param_total:,} in all so far",
                               help="if this is intended, raise the limit with `--max-params N`")
-        node = OpNode.model_construct(id=builder.next_id(), inputs=(value,), out=out, span=stmt.span, op=primitive.name,
-                                      params=params, name=name, param_count=count,
+        node = OpNode.model_construct(id=builder.next_id(), inputs=(value, *extra), out=out, span=stmt.span,
+                                      op=primitive.name, params=params, name=name, param_count=count,
                                       macs=primitive.macs(params, incoming, out), kind="op")
         return self._emit(builder, node)
 
