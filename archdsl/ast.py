@@ -87,13 +87,23 @@ class TensorRef(Node):
     name: str
 
 
+class CompClause(Node):
+    """A clause of a list comprehension after its first `for`: `for a, b in items` or `if cond`."""
+
+    kind: Literal["for", "if"]
+    names: tuple[str, ...] = ()  # `for`: the names bound
+    value: Expr  # `for`: the items (a list, or an int n for 0..n-1); `if`: the condition
+
+
 class ListComp(Node):
-    """`[expr for a, b in items]`: one value per item (a list, or an int n for 0..n-1), as a tuple."""
+    """`[expr for a, b in items]`: one value per item (a list, or an int n for 0..n-1), as a tuple; further
+    `for` clauses nest (the last varies fastest) and `if` clauses filter, as in Python."""
 
     kind: Literal["listcomp"] = "listcomp"
     item: Expr
     names: tuple[str, ...]
     iterable: Expr
+    clauses: tuple[CompClause, ...] = ()
 
 
 Expr = Annotated[
@@ -272,6 +282,6 @@ class Module(BaseModel):
     networks: tuple[NetworkDef, ...] = ()
 
 
-for _model in (Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, ListComp, KeywordArg, Template, Item, Call, Repeat, For,
+for _model in (Attr, Index, FuncCall, BinOp, Unary, Ternary, Sequence, CompClause, ListComp, KeywordArg, Template, Item, Call, Repeat, For,
                Branch, Combine, If, Group, Use, Let, ParamDecl, Return, Param, Definition, BlockDef, NetworkDef):
     _model.model_rebuild()

@@ -104,6 +104,7 @@ def bindings(definition: ast.Definition) -> list[Binding]:
             found.append(Binding(node.var, "loop index", node.span))
         elif isinstance(node, ast.ListComp):
             found += [Binding(n, "loop variable", node.span) for n in node.names]
+            found += [Binding(n, "loop variable", node.span) for c in node.clauses for n in c.names]
     return found
 
 

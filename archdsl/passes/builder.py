@@ -108,6 +108,8 @@ class GraphBuilder:
         return kind, outputs
 
     def graph(self, output: int) -> Graph:
+        if self.returned is None and not self.extra_outputs:  # a chain's one output: the usual case, kept fast
+            return Graph.model_construct(input=self.input, nodes=tuple(self.nodes), output=output)
         kind, outputs = self.results(output)
         if kind == "tensor":
             return Graph.model_construct(input=self.input, nodes=tuple(self.nodes), output=output)

@@ -45,6 +45,21 @@ def _round(x: float, ndigits: int | None = None):
     return round(x) if ndigits is None else round(x, ndigits)
 
 
+MAX_EXPONENT = 64  # of an integer power: 2**64 already exceeds MAX_INT; floats have their own range
+
+
+def power(base, exponent):
+    """`base ** exponent` and `pow(base, exponent)`: an integer exponent past MAX_EXPONENT is refused before the
+    power is computed (it would take the time and memory of a huge integer)."""
+    if isinstance(exponent, int) and not isinstance(exponent, bool) and abs(exponent) > MAX_EXPONENT:
+        raise OverflowError(f"exponent {exponent} is too large")
+    return base ** exponent
+
+
+def _log(x, base=None):
+    return math.log(x) if base is None else math.log(x, base)
+
+
 BUILTINS: dict[str, Callable[..., Value]] = {
     "make_divisible": make_divisible,
     "ceil": lambda x: int(math.ceil(x)),
@@ -58,11 +73,17 @@ BUILTINS: dict[str, Callable[..., Value]] = {
     "len": len,
     "sum": lambda xs: sum(xs),
     "range": _range,
+    # RegNet's widths (w0, wa, wm) and compound scaling need these
+    "log": _log,
+    "log2": math.log2,
+    "exp": math.exp,
+    "sqrt": math.sqrt,
+    "pow": power,
 }
 
 _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "//": operator.floordiv,
-    "%": operator.mod, "**": operator.pow, "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "%": operator.mod, "**": power, "==": operator.eq, "!=": operator.ne, "<": operator.lt,
     "<=": operator.le, ">": operator.gt, ">=": operator.ge,
 }
 
@@ -85,7 +106,9 @@ class Evaluator:
         self._budget = [COMPREHENSION_LIMIT]  # shared with the evaluators of nested comprehensions
 
     def __call__(self, e: ast.Expr) -> Value:
-        return getattr(self, "_" + e.kind)(e)
+        # every value an expression makes passes here: numbers are checked once, in `_checked`, whether an
+        # operator or a function (int(), round(), sum(), pow() ...) made them
+        return _checked(getattr(self, "_" + e.kind)(e), e.span)
 
     def _literal(self, e: ast.Literal_) -> Value:
         if isinstance(e.value, int) and not isinstance(e.value, bool) and abs(e.value) > MAX_INT:
@@ -141,29 +164,42 @@ class Evaluator:
         return tuple(self(item) for item in e.items)
 
     def _listcomp(self, e: ast.ListComp) -> Value:
-        items = self(e.iterable)
+        first = ast.CompClause.model_construct(span=e.iterable.span, kind="for", names=e.names, value=e.iterable)
+        values: list[Value] = []
+        self._comprehend(e, (first, *e.clauses), self.variables, values)
+        return tuple(values)
+
+    def _comprehend(self, e: ast.ListComp, clauses, variables: dict[str, Value], values: list[Value]) -> None:
+        """Run the clauses from the first with `variables` bound so far; the last clause evaluates the item."""
+        inner = Evaluator(variables, self.incoming, self.tensors)
+        inner._budget = self._budget  # nested comprehensions share one expression's budget
+        if not clauses:
+            values.append(inner(e.item))
+            return
+        clause, rest = clauses[0], clauses[1:]
+        if clause.kind == "if":
+            if inner._truth(inner(clause.value), clause.value):
+                self._comprehend(e, rest, variables, values)
+            return
+        items = inner(clause.value)
         if isinstance(items, int) and not isinstance(items, bool):
             items = _range(items)
         if not isinstance(items, tuple):
             raise error("E0108", f"a list comprehension needs a list or an int, got {type_name(items)}",
-                        e.iterable.span)
-        values = []
+                        clause.value.span)
         for item in items:
             self._budget[0] -= 1
             if self._budget[0] < 0:  # nested comprehensions multiply; keep one expression's work bounded
                 raise error("E0115", f"list comprehensions here evaluate more than {COMPREHENSION_LIMIT:,} items",
                             e.span)
-            if len(e.names) == 1:
-                bound = {e.names[0]: item}
-            elif not isinstance(item, tuple) or len(item) != len(e.names):
-                raise error("E0108", f"cannot unpack {repr_value(item)} into {len(e.names)} names "
-                            f"({', '.join(e.names)})", e.iterable.span)
+            if len(clause.names) == 1:
+                bound = {clause.names[0]: item}
+            elif not isinstance(item, tuple) or len(item) != len(clause.names):
+                raise error("E0108", f"cannot unpack {repr_value(item)} into {len(clause.names)} names "
+                            f"({', '.join(clause.names)})", clause.value.span)
             else:
-                bound = dict(zip(e.names, item))
-            inner = Evaluator({**self.variables, **bound}, self.incoming, self.tensors)
-            inner._budget = self._budget
-            values.append(inner(e.item))
-        return tuple(values)
+                bound = dict(zip(clause.names, item))
+            self._comprehend(e, rest, {**variables, **bound}, values)
 
     def _template(self, e: ast.Template) -> str:
         """A string label's text with each `{expr}` replaced by its value (an int or a string)."""
@@ -204,20 +240,17 @@ class Evaluator:
         repeat = e.op == "*" and isinstance(left, tuple) and isinstance(right, int) and not isinstance(right, bool)
         if not (numeric or sequences or repeat):
             raise error("E0108", f"`{e.op}` is not defined for {type_name(left)} and {type_name(right)}", e.span)
-        if e.op == "**" and isinstance(right, int) and abs(right) > 64:
-            raise error("E0116", f"exponent {right} is too large", e.right.span)
         if repeat and right * len(left) > 100_000:
             raise error("E0115", "sequence would be too long", e.span)
         try:
             result = _BINARY[e.op](left, right)
         except ZeroDivisionError:
+            if e.op == "**":
+                raise error("E0116", "0 cannot be raised to a negative power", e.span,
+                            label="a negative power of 0") from None
             raise error("E0116", "division by zero", e.span, label="the right side is 0") from None
         except (OverflowError, ValueError) as exc:
             raise error("E0116", f"arithmetic error: {exc}", e.span) from None
-        if isinstance(result, int) and abs(result) > MAX_INT:
-            raise error("E0116", "integer result is larger than 2**62", e.span)
-        if isinstance(result, complex):
-            raise error("E0116", "result is not a real number", e.span)
         return result
 
     def _fcall(self, e: ast.FuncCall) -> Value:
@@ -233,7 +266,10 @@ class Evaluator:
             result = fn(*args, **kwargs)
         except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
             shown = ", ".join([repr_value(a) for a in args] + [f"{k}={repr_value(v)}" for k, v in kwargs.items()])
-            raise error("E0108", f"`{e.func}({shown})` failed: {exc}", e.span) from None
+            arithmetic = isinstance(exc, (OverflowError, ZeroDivisionError))
+            reason = {"math domain error": "the argument is outside the function's domain",
+                      "math range error": "the result is too large"}.get(str(exc), exc)
+            raise error("E0116" if arithmetic else "E0108", f"`{e.func}({shown})` failed: {reason}", e.span) from None
         if isinstance(result, list):
             result = tuple(result)
         return result
@@ -243,6 +279,17 @@ class Evaluator:
             raise error("E0108", f"a condition must be a bool, got {type_name(v)} `{repr_value(v)}`", e.span,
                         help="compare explicitly, e.g. `x != 0`")
         return v
+
+
+def _checked(result: Value, span) -> Value:
+    """The one check of the size of a computed number (operators and functions alike): `Evaluator.__call__`."""
+    if isinstance(result, int) and not isinstance(result, bool) and abs(result) > MAX_INT:
+        raise error("E0116", "integer result is larger than 2**62", span)
+    if isinstance(result, complex):
+        raise error("E0116", "result is not a real number", span)
+    if isinstance(result, float) and not math.isfinite(result):
+        raise error("E0116", f"result is not a finite number ({result})", span)
+    return result
 
 
 def _is_number(v: Value) -> bool:

@@ -130,6 +130,19 @@ EXAMPLES: dict[str, list[str]] = {
         N + "for c [16, 32] { relu }" + E,
         N + "for c range(3) { relu }" + E,
     ],
+    # Python forms the language leaves out (issue 13): the message names the form and what to write instead
+    "unsupported_expression": [
+        N + "let x = sum(c for c in [1, 2])" + E,
+        N + "conv(max(c for c in cs))" + E,
+        N + "let x = cs[1:2]" + E,
+        N + "let x = cs[:2]" + E,
+        N + "let x = {1: 2}" + E,
+        N + "conv({1: 2})" + E,
+        N + "let x = [c for c in cs if c else 0]" + E,
+        N + "let x = [*cs]" + E,
+        N + "let x = [c for c in cs for]" + E,
+        N + "let x = [c for c in cs if]" + E,
+    ],
     # graphs (issue 12): naming and using tensors, outputs, learnable tensors
     "arrow_needs_name": [
         N + "conv(16, 3) -> }\n",

@@ -216,6 +216,26 @@ def _for_needs_in(c: ErrorContext) -> SyntaxProblem:
                          help="write `for c in [16, 32] { items }`")
 
 
+def _unsupported_expression(c: ErrorContext) -> SyntaxProblem:
+    """A form of Python expression the language leaves out, named with what to write instead."""
+    forms = {
+        "FOR": ("generator expressions are not supported", "write a list comprehension in brackets: "
+                "`sum([c for c in cs])`"),
+        "COLON": ("slices are not supported", "index one item (`xs[0]`), or build the list: "
+                  "`[xs[i] for i in range(1, 3)]`"),
+        "LBRACE": ("dicts and sets are not expressions", "use a list `[a, b]` or a tuple `(a, b)`"),
+        "ELSE": ("an `if` after `for` filters items and takes no `else`", "to choose a value, put the choice "
+                 "before `for`: `[c if c > 0 else 0 for c in cs]`"),
+        "MUL_OP": ("`*` unpacking is not supported", "join lists with `+`: `xs + ys`"),
+        "RSQB": ("a clause of the list comprehension is incomplete", "write `for x in items` or `if condition` "
+                 "after the first `for`"),
+    }
+    message, help_text = forms.get(c.type, (None, None))
+    if message is None:
+        return fallback(c)
+    return SyntaxProblem(message, c.at_found(), label=f"{c.found} here", help=help_text)
+
+
 def _arrow_needs_name(c: ErrorContext) -> SyntaxProblem:
     return SyntaxProblem("`->` names the tensor an item makes", c.at_found(), label="expected a name",
                          help="write `-> name` and use it later as `@name`; `-> (a, b)` names the tensors of a "
@@ -253,6 +273,7 @@ HANDLERS: dict[str, Callable[[ErrorContext], SyntaxProblem]] = {
     "arrow_needs_name": _arrow_needs_name, "arrow_one_in_parens": _arrow_one_in_parens,
     "return_needs_tensors": _return_needs_tensors, "return_dict_entry": _return_dict_entry,
     "param_syntax": _param_syntax,
+    "unsupported_expression": _unsupported_expression,
 }
 
 def fallback(c: ErrorContext) -> SyntaxProblem:

@@ -180,4 +180,7 @@ class ExprPrinter(Layout):
         self.expr(node.item, EXPR)
         self.write(f" for {', '.join(node.names)} in ")
         self.expr(node.iterable, OR)
+        for clause in node.clauses:
+            self.write(f" for {', '.join(clause.names)} in " if clause.kind == "for" else " if ")
+            self.expr(clause.value, OR)
         self.write("]")

@@ -248,8 +248,16 @@ class ToAst(Transformer):
         return ast.Sequence.model_construct(span=self._s(meta), items=tuple(c for c in children if c is not None), brackets="[]")
 
     def list_comp(self, meta, children):
-        item, names, iterable = children
-        return ast.ListComp.model_construct(span=self._s(meta), item=item, names=names, iterable=iterable)
+        item, names, iterable, *clauses = children
+        return ast.ListComp.model_construct(span=self._s(meta), item=item, names=names, iterable=iterable,
+                                            clauses=tuple(clauses))
+
+    def comp_for(self, meta, children):
+        names, iterable = children
+        return ast.CompClause.model_construct(span=self._s(meta), kind="for", names=names, value=iterable)
+
+    def comp_if(self, meta, children):
+        return ast.CompClause.model_construct(span=self._s(meta), kind="if", names=(), value=children[0])
 
     def index(self, meta, children):
         return ast.Index.model_construct(span=self._s(meta), obj=children[0], index=children[1])
