@@ -8,7 +8,7 @@ none of them repeats the sequence.
     elaborate    NetworkDef -> ir.Network   parameters bound, every shape inferred (passes/elaborate.py)
   then one back end:
     lower           ir.Network -> nn.Module     (lower/)
-    reparameterize  nn.Module -> nn.Module      (reparam/)
+    reparameterize  nn.Module -> nn.Module      (reparam/: deploy IR, weights from the module's, then lower)
     deploy          ir.Network -> ir.Network    (reparam/: the same rewrite on the IR, torch-free)
     draw            ir.Network -> image bytes   (viz/)
     summarize       ir.Network -> Summary       (summary.py)
@@ -163,14 +163,16 @@ def networks(c: Compilation, name: str | None = None) -> tuple[ast.NetworkDef, .
 
 
 def elaborate(c: Compilation, params: Mapping[str, Any] | None = None,
-              definition: ast.NetworkDef | None = None, features: Sequence[str] | None = None) -> Network:
+              definition: ast.NetworkDef | None = None, features: Sequence[str] | None = None, *,
+              elaborator: Elaborator | None = None) -> Network:
     """The IR of the chosen network (or `definition`) with `params` overriding its parameters' defaults;
-    with `features` (labels, dotted paths or `@tensor`s), its outputs are those feature maps, a list."""
+    with `features` (labels, dotted paths or `@tensor`s), its outputs are those feature maps, a list.
+    `elaborator`: a fresh one to use instead of the plain `Elaborator` (a sweep's, passes/memo.py)."""
     definition = definition or c.definition
     values = {name: as_value(value) for name, value in (params or {}).items()}
+    elaborator = elaborator or Elaborator(c.limits, c.sources)
     with _stage(c), _in_variant(c, definition):
-        network = Elaborator(c.limits, c.sources).network(definition, c.scope, values,
-                                                         features=tuple(features) if features else None)
+        network = elaborator.network(definition, c.scope, values, features=tuple(features) if features else None)
     c.definition, c.params, c.network = definition, network.params, network
     return network
 
@@ -254,18 +256,41 @@ def _choose(scope: FileScope, name: str | None) -> ast.NetworkDef:
 # --- the back ends: each imports its package when called
 
 
-def lower(network: Network) -> "nn.Module":
-    """A torch module computing `network` (imports torch)."""
+def lower(network: Network, device=None) -> "nn.Module":
+    """A torch module computing `network` (imports torch); `device="meta"` allocates and initialises nothing."""
     from .lower import lower as lower_network
 
-    return lower_network(network)
+    return lower_network(network, device)
 
 
 def reparameterize(module: "nn.Module", memory_format=None) -> "nn.Module":
-    """The inference form of a module: BatchNorm folded, parallel linear branches fused (RepVGG)."""
+    """The inference form of a module: BatchNorm folded, parallel linear branches fused (RepVGG).
+
+    A module archdsl built is the lowering of its deploy IR (`deploy`), with weights computed from its own."""
     from .reparam import reparameterize as fuse
 
-    return fuse(module, memory_format=memory_format)
+    return fuse(module, memory_format=memory_format, build=deploy_structure)
+
+
+def deploy_and_check(module: "nn.Module", x, state=None):
+    """Reparameterize `module` and compare both forms on `x` (with the weights `state` where given: random
+    BatchNorm statistics make the check mean something); a `reparam.verify.DeployCheck`."""
+    from .reparam.verify import deploy_and_check as check
+
+    return check(module, x, build=deploy_structure, state=state)
+
+
+def deploy_weights(deployed: "nn.Module", module: "nn.Module") -> None:
+    """Give `deployed` (the deploy form of `module`'s network) the deploy weights of `module` itself."""
+    from .nn import network_of
+    from .reparam.deploy import reload
+
+    reload(deployed, module, network_of(module))
+
+
+def deploy_structure(network: Network) -> "nn.Module":
+    """The modules of `network` with no weights yet (the deploy path assigns the ones it computes)."""
+    return lower(network, device="meta")
 
 
 def deploy(network: Network) -> Network:

@@ -1,13 +1,13 @@
 """The deploy agreement: every command that shows the deploy network shows the one that `build --deploy` saves.
 
 `summary --deploy`, `draw --deploy` and `build --emit ir --deploy` read the IR pass (`reparam.ir`);
-`build --deploy` and `archdsl.reparameterize` run the fx pass on the lowered model (`reparam.graph`). Both
-apply the rules of `reparam/rules.py`; here they must reach the same result on every bundled spec and on tricky
-patterns, with a throwaway primitive registered as the identity at inference with a module of its own (the
-case where the two passes once disagreed): the same changes reported (removed, folded, fused; as many kept),
-the same module names and parameter shapes in order, the same counts, the same weights (computed along the IR
-pass by reparam/state.py, from the training form's state_dict), and the same outputs, equal to the training
-form in eval mode with random BatchNorm statistics.
+`build --deploy` and `archdsl.reparameterize` lower that deploy IR, with the weights computed along the pass
+(`reparam.deploy`, `reparam/state.py`). A module that archdsl did not build is a torch.fx graph rewritten by
+the same rules of `reparam/rules.py` (`reparam.graph`). Here, on every bundled spec and on tricky patterns, with
+a throwaway primitive registered as the identity at inference with a module of its own (the case where two
+passes once disagreed): the deploy module is the lowering of the deploy IR (module names and parameter shapes
+in order, counts, the weights the IR pass computes), it computes what the training form computes in eval mode
+with random BatchNorm statistics, and so does the fx pass on the traced training form.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from torch import fx, nn
 import archdsl
 from archdsl.primitives import REGISTRY, Primitive
 from archdsl.primitives.base import register_instance
+from archdsl import pipeline, reparam
 from archdsl.reparam import graph, ir
 from archdsl.reparam.state import FollowState
 from archdsl.reparam.verify import difference, randomize_batchnorm
@@ -68,11 +69,11 @@ def check_small(path, **params) -> archdsl.Network:
 
 
 def assert_agree(net: archdsl.Network, dtype=torch.float64, seed: int = 0) -> graph.Reparameterized:
-    """`build --deploy` and the IR pass describe one network: returns the fx pass's result for more checks."""
+    """`build --deploy` and the IR pass describe one network: returns the deploy result for more checks."""
     torch.manual_seed(seed)
     model = randomize_batchnorm(archdsl.build(net).to(dtype).eval())
     follow = FollowState(model.state_dict())  # the deploy weights computed along the IR pass, from the IR alone
-    built, planned = graph.run(model), ir.run(net, follow)
+    built, planned = reparam.run(model, build=pipeline.deploy_structure), ir.run(net, follow)
     assert (built.removed, built.folded, built.fused) == (planned.removed, planned.folded, planned.fused)
     assert len(built.kept) == len(planned.kept), (built.kept, planned.kept)
     deploy, state = built.module, built.module.state_dict()
@@ -87,7 +88,9 @@ def assert_agree(net: archdsl.Network, dtype=torch.float64, seed: int = 0) -> gr
     with torch.no_grad():
         reference, deployed = model(x), deploy(x)
         assert torch.equal(lowered(x), deployed)
-    assert difference(reference, deployed)[1] < (1e-10 if dtype == torch.float64 else 1e-5)
+        traced = graph.run(fx.symbolic_trace(model).eval()).module(x)  # the other adapter, on the flat graph
+    tolerance = 1e-10 if dtype == torch.float64 else 1e-5
+    assert difference(reference, deployed)[1] < tolerance and difference(reference, traced)[1] < tolerance
     return built
 
 
@@ -105,28 +108,29 @@ def batchnorms(model: nn.Module) -> list[nn.Module]:
 
 
 def foldable_batchnorms(model: nn.Module) -> list[str]:
-    """BatchNorm calls that directly follow a conv/linear (or a group ending in one) read by nothing else."""
+    """BatchNorms of the deploy module's IR that directly follow a conv/linear (or a group ending in one) read
+    by nothing else."""
+    return _foldable(archdsl.nn.network_of(model).graph, "")
+
+
+def _foldable(graph, prefix: str) -> list[str]:
     found = []
-    for prefix, gm in model.named_modules():
-        if not isinstance(gm, fx.GraphModule):
-            continue
-        for node in gm.graph.nodes:
-            if node.op != "call_module" or not isinstance(gm.get_submodule(node.target), BatchNorm):
-                continue
-            source = node.args[0]
-            if isinstance(source, fx.Node) and len(source.users) == 1 and _ends_with_linear(gm, source):
-                found.append(f"{prefix}.{node.target}")
+    for node in graph.nodes:
+        if node.kind == "group":
+            found += _foldable(node.graph, f"{prefix}{node.name}.")
+        elif node.kind == "op" and node.op == "bn" and _ends_with_linear(graph, node.inputs[0]):
+            found.append(f"{prefix}{node.name}")
     return found
 
 
-def _ends_with_linear(gm: fx.GraphModule, node: fx.Node) -> bool:
-    if node.op != "call_module":
+def _ends_with_linear(graph, value: int) -> bool:
+    readers = sum(i == value for n in graph.nodes for i in n.inputs) + sum(o.node == value for o in graph.results())
+    if value == 0 or readers != 1:
         return False
-    module = gm.get_submodule(node.target)
-    if isinstance(module, fx.GraphModule):
-        last = next(n for n in module.graph.nodes if n.op == "output").args[0]
-        return isinstance(last, fx.Node) and len(last.users) == 1 and _ends_with_linear(module, last)
-    return isinstance(module, (nn.Conv2d, nn.Linear))
+    node = graph.nodes[value - 1]
+    if node.kind == "group":
+        return _ends_with_linear(node.graph, node.graph.output)
+    return node.kind == "op" and node.op in ("conv", "linear")
 
 
 @pytest.mark.slow
@@ -215,7 +219,7 @@ def test_summary_draw_emit_and_build_deploy_agree(write, tmp_path, name):
     assert deploy.param_count in _numbers(summary)
     text = dot.read_text()
     assert "jitter" not in text and ">bn<" not in text
-    for line in graph.run(archdsl.build(net).eval()).fused:
+    for line in reparam.run(archdsl.build(net).eval(), build=pipeline.deploy_structure).fused:
         assert line in built
 
 

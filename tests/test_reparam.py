@@ -14,9 +14,9 @@ from hypothesis import given, settings, strategies as st
 from torch import fx, nn
 
 import archdsl
+from archdsl import pipeline, reparam
 from archdsl.reparam import deploy_ir, math
 from archdsl.reparam.geometry import Branch, Fused, fuse
-from archdsl.reparam.graph import run
 from archdsl.reparam.modules import ReparamError, fuse_branches, fuse_conv_bn, fuse_linear_bn
 from archdsl.reparam.verify import difference, randomize_batchnorm
 
@@ -209,6 +209,11 @@ network zoo(input=[8, 18, 18]) {
 """
 
 
+def run(model: nn.Module):
+    """The deploy path with its report, as `archdsl.reparameterize` and `build --deploy` take it."""
+    return reparam.run(model, build=pipeline.deploy_structure)
+
+
 def deploy_and_compare(net: archdsl.Network, dtype=torch.float64, batch: int = 2, seed: int = 0):
     torch.manual_seed(seed)
     model = randomize_batchnorm(archdsl.build(net).to(dtype).eval())
@@ -225,8 +230,8 @@ def test_zoo_every_pattern(write):
     assert not foldable_batchnorms(result.module)
     kept = "\n".join(result.kept)
     assert len(batchnorms(result.module)) == 2
-    assert "`8`: kept, `7` (Conv2d) has 2 users" in kept
-    assert "`11`: kept, it follows `10` (ReLU), not a Conv2d" in kept
+    assert "`8`: kept, `7` (conv) has 2 users" in kept
+    assert "`11`: kept, it follows `10` (relu), not a conv" in kept
     assert "`13.add`: kept, its linear branches cannot be one convolution: no branch's window covers" in kept
     fused = "\n".join(result.fused)
     assert len(result.fused) == 5 and "`2.reparam_conv`: fused `2.0`, `2.2`, 1 other operand(s) still added" in fused

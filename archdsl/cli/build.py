@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 from pathlib import Path
 
 import click
@@ -86,15 +84,13 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
     if weights is not None:
         click.echo(f"loaded weights from {weights}")
     if deploy:
-        from ..reparam.verify import deploy_and_check, randomize_batchnorm
+        from ..reparam.verify import randomized_batchnorm_state
 
         # fresh BatchNorm statistics are almost the identity, so the check would prove little: without
-        # weights, verify on a copy with random statistics, and deploy the model itself
-        probe = model
-        if weights is None:
-            probe = copy.deepcopy(model)
-            randomize_batchnorm(probe)
-        check = deploy_and_check(probe, x)
+        # weights, check with random statistics (the model keeps its own), then give the checked deploy
+        # module the model's own deploy weights (nothing is lowered twice)
+        probe = randomized_batchnorm_state(model) if weights is None else None
+        check = pipeline.deploy_and_check(model, x, probe)
         click.echo(check.summary())
         for line in check.details() if verbose else ():
             click.echo(line)
@@ -102,7 +98,9 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
             click.echo(f"internal error: the deploy graph differs from the training form (max rel diff "
                        f"{check.max_rel:.3g}); please report this with the spec", err=True)
             return EXIT_INTERNAL
-        model = check.result.module if probe is model else pipeline.reparameterize(model)
+        if probe is not None:
+            pipeline.deploy_weights(check.result.module, model)
+        model = check.result.module
     if output is not None:
         atomic_write(output, lambda tmp: torch.save(model.state_dict(), tmp))
         click.echo(f"saved state_dict to {output}")

@@ -6,9 +6,10 @@ else lowers to stock `torch.nn` modules. Importing this package imports torch.
 
 from .channels import ChannelShuffle, ChannelSlice
 from .drop_path import DropPath
+from .network_ref import attach_network, network_of
 
 #: the `torch.fx` node meta key under which lowering records the primitive that built each module call
 #: (`"dropout"`), so that a pass over the fx graph asks the primitive registry instead of guessing from classes
 PRIMITIVE = "archdsl_primitive"
 
-__all__ = ["PRIMITIVE", "ChannelShuffle", "ChannelSlice", "DropPath"]
+__all__ = ["PRIMITIVE", "ChannelShuffle", "ChannelSlice", "DropPath", "attach_network", "network_of"]

@@ -1,13 +1,13 @@
-"""The rules of rules.py applied to the `torch.fx` graphs of a lowered model: `reparameterize`.
+"""The rules of rules.py applied to `torch.fx` graphs: `reparameterize` for a module archdsl did not build.
 
-Each `GraphModule` (a block call, a named group) is a graph view; its children are rewritten first. What an
-op is comes from the primitive registry through the name that lowering records on each call
-(`node.meta[archdsl.nn.PRIMITIVE]`); a graph that archdsl did not lower (`torch.fx.symbolic_trace`) has no
-such record, and there torch's classes stand in. The weights come from modules.py.
+Each `GraphModule` (a traced module; nested ones too) is a graph view; its children are rewritten first. What
+an op is comes from the primitive registry where a graph records it (`node.meta[archdsl.nn.PRIMITIVE]`);
+otherwise torch's classes stand in. The weights come from modules.py. A module archdsl built has no fx graph:
+it is deployed from its IR (deploy.py); tracing it gives one graph, which this pass rewrites just as well.
 
->>> import archdsl
+>>> import archdsl, torch
 >>> model = archdsl.load("specs/repvgg_a0.arch").eval()
->>> deploy = reparameterize(model)
+>>> deploy = reparameterize(torch.fx.symbolic_trace(model).eval())
 >>> sum(p.numel() for p in deploy.parameters())
 8309384
 """
@@ -55,7 +55,7 @@ def run(model: nn.Module, memory_format: torch.memory_format = torch.channels_la
     require_eval(model)
     if not any(isinstance(m, fx.GraphModule) for m in model.modules()):
         raise ReparamError(f"`{type(model).__name__}` holds no torch.fx graph to rewrite: build it with archdsl "
-                           "or trace it with torch.fx.symbolic_trace first")
+                           "(archdsl.reparameterize) or trace it with torch.fx.symbolic_trace first")
     result = Reparameterized(module=copy.deepcopy(model))
     _walk(result.module, "", result)
     result.module.to(memory_format=memory_format)

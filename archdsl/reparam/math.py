@@ -35,13 +35,20 @@ def bn_scale_shift(mean: Tensor, var: Tensor, eps: float, gamma: Tensor | None =
 
 
 def fuse_conv_bn_weights(w: Tensor, b: Tensor | None, mean: Tensor, var: Tensor, eps: float,
-                         gamma: Tensor | None = None, beta: Tensor | None = None) -> tuple[Tensor, Tensor]:
+                         gamma: Tensor | None = None, beta: Tensor | None = None,
+                         memory_format: torch.memory_format | None = None) -> tuple[Tensor, Tensor]:
     """Weight and bias of `bn(conv(x))` as one convolution; any kernel, stride, padding, dilation or groups.
 
-    The output channel is dimension 0 of a conv weight whatever the groups, so the scale applies there.
+    The output channel is dimension 0 of a conv weight whatever the groups, so the scale applies there. A 4-D
+    weight is written in `memory_format` where given (no second pass to change its layout).
     """
     scale, shift = bn_scale_shift(mean, var, eps, gamma, beta)
-    fused_w = w * scale.reshape(-1, *([1] * (w.dim() - 1)))
+    factor = scale.reshape(-1, *([1] * (w.dim() - 1)))
+    if memory_format is None or w.dim() != 4:
+        fused_w = w * factor
+    else:
+        fused_w = torch.mul(w, factor, out=torch.empty(w.shape, dtype=w.dtype, device=w.device,
+                                                         memory_format=memory_format))
     fused_b = shift if b is None else b * scale + shift
     return fused_w, fused_b
 
@@ -88,15 +95,32 @@ def bn_as_conv(mean: Tensor, var: Tensor, eps: float, gamma: Tensor | None, beta
     return fuse_conv_bn_weights(kernel, None, mean, var, eps, gamma, beta)
 
 
-def sum_kernels(parts: list[tuple[Tensor, Tensor | None]], size: tuple[int, int],
-                offsets: list[tuple[int, int]]) -> tuple[Tensor, Tensor]:
+def sum_kernels(parts: list[tuple[Tensor | float, Tensor | None]], size: tuple[int, int],
+                offsets: list[tuple[int, int]], memory_format: torch.memory_format | None = None) \
+        -> tuple[Tensor, Tensor]:
     """Parallel convolutions of one input as one: each (weight, bias) placed at its offset in a `size` kernel.
 
     Convolution is linear in its kernel, so the sum of the branches' outputs is the output of the summed kernels.
+    A weight is a kernel `[out, in/groups, kh, kw]`, or a per-channel scale `[out]` or a number: that multiple of
+    the identity (an identity branch, a BatchNorm alone), added on each group's diagonal instead of being built
+    as a kernel of zeros first. Each part is added in place, in order, into one kernel in `memory_format`.
     """
-    weight = sum(pad_kernel(w, size, offset) for (w, _), offset in zip(parts, offsets))
+    like = next(w for w, _ in parts if isinstance(w, Tensor) and w.dim() == 4)
+    weight = torch.empty((*like.shape[:2], *size), dtype=like.dtype, device=like.device,
+                         memory_format=memory_format or torch.contiguous_format).zero_()
     bias = torch.zeros(weight.shape[0], dtype=weight.dtype, device=weight.device)
-    for _, b in parts:
+    rows = columns = None
+    for (w, b), (top, left) in zip(parts, offsets):
+        if isinstance(w, Tensor) and w.dim() == 4:
+            kh, kw = w.shape[-2:]
+            if not (0 <= top <= size[0] - kh and 0 <= left <= size[1] - kw):
+                raise ValueError(f"a {kh}x{kw} kernel does not fit in {size[0]}x{size[1]} at offset ({top}, {left})")
+            weight[:, :, top:top + kh, left:left + kw] += w
+        else:
+            if rows is None:  # output channel c reads input channel c, which is c % (in/groups) of its group
+                rows = torch.arange(weight.shape[0], device=weight.device)
+                columns = rows % weight.shape[1]
+            weight[rows, columns, top, left] += w
         if b is not None:
             bias += b
     return weight, bias

@@ -92,20 +92,19 @@ def fuse_branches(modules: list[nn.Module | None], plan: Fused) -> nn.Conv2d:
     require_eval(*(m for m in modules if m is not None))
     g = plan.branch
     reference = next(m.weight for m in modules if isinstance(m, nn.Conv2d))
-    parts = [_as_kernel(module, g.out_channels, g.groups, reference) for module in modules]
-    weight, bias = math.sum_kernels(parts, g.kernel, list(plan.offsets))
+    weight, bias = math.sum_kernels([_as_kernel(module) for module in modules], g.kernel, list(plan.offsets))
     fused = nn.Conv2d(g.in_channels, g.out_channels, g.kernel, g.stride, g.padding, g.dilation, g.groups,
                       bias=True, device=reference.device, dtype=reference.dtype)
     return _set(fused, weight, bias)
 
 
-def _as_kernel(module: nn.Module | None, channels: int, groups: int, like: torch.Tensor):
+def _as_kernel(module: nn.Module | None):
+    """A branch as math.sum_kernels takes it: a kernel, or the identity (times a BatchNorm's scale)."""
     if module is None:
-        return math.identity_kernel(channels, groups, dtype=like.dtype, device=like.device), None
+        return 1.0, None
     if isinstance(module, nn.Conv2d):
         return module.weight, module.bias
-    mean, var, eps, gamma, beta = _bn_weights(module)
-    return math.bn_as_conv(mean, var, eps, gamma, beta, groups)
+    return math.bn_scale_shift(*_bn_weights(module))
 
 
 def _set(module: nn.Module, weight: torch.Tensor, bias: torch.Tensor) -> nn.Module:

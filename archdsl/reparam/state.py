@@ -28,8 +28,9 @@ from .rules import role_of
 class FollowState:
     """A state_dict edited as the IR pass edits the network (it is an `ir.Follow`); `state` is the deploy form's."""
 
-    def __init__(self, state: Mapping[str, Tensor]):
+    def __init__(self, state: Mapping[str, Tensor], memory_format: torch.memory_format | None = None):
         self.state = dict(state)
+        self.memory_format = memory_format  # of the 4-D weights it computes (None: contiguous)
 
     def dropped(self, path: str) -> None:
         for key in [k for k in self.state if k.startswith(f"{path}.")]:
@@ -38,28 +39,27 @@ class FollowState:
     @torch.no_grad()
     def folded(self, norm: str, norm_op: OpNode, into: str) -> None:
         weight, bias = self.state[f"{into}.weight"], self.state.get(f"{into}.bias")
-        fused = math.fuse_conv_bn_weights(weight, bias, *self._norm(norm, norm_op))
+        fused = math.fuse_conv_bn_weights(weight, bias, *self._norm(norm, norm_op),
+                                          memory_format=self.memory_format)
         self.state[f"{into}.weight"], self.state[f"{into}.bias"] = fused
         self.dropped(norm)
 
     @torch.no_grad()
     def fused(self, name: str, members: list[tuple[str, OpNode] | None], plan: Fused) -> None:
         g = plan.branch
-        like = next(self.state[f"{path}.weight"] for path, op in filter(None, members) if role_of(op.op) == "conv")
         parts = []
         for member in members:
-            if member is None:
-                parts.append((math.identity_kernel(g.out_channels, g.groups, dtype=like.dtype, device=like.device),
-                              None))
+            if member is None:  # the identity: 1 on the diagonal
+                parts.append((1.0, None))
                 continue
             path, op = member
             if role_of(op.op) == "conv":
                 parts.append((self.state[f"{path}.weight"], self.state.get(f"{path}.bias")))
-            else:
-                parts.append(math.bn_as_conv(*self._norm(path, op), groups=g.groups))
+            else:  # a BatchNorm alone: its scale on the diagonal
+                parts.append(math.bn_scale_shift(*self._norm(path, op)))
             self.dropped(path)
-        self.state[f"{name}.weight"], self.state[f"{name}.bias"] = math.sum_kernels(parts, g.kernel,
-                                                                                    list(plan.offsets))
+        self.state[f"{name}.weight"], self.state[f"{name}.bias"] = math.sum_kernels(
+            parts, g.kernel, list(plan.offsets), self.memory_format)
 
     def _norm(self, path: str, op: OpNode) -> tuple:
         s = self.state

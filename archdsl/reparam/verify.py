@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .graph import Reparameterized, run
+from .graph import Reparameterized
 
 #: the largest relative difference a float32 deploy graph may show; anything above it is a bug of the pass
 FLOAT32_TOLERANCE = 1e-4
@@ -61,26 +61,54 @@ def randomize_batchnorm(model: nn.Module, generator: torch.Generator | None = No
     A fresh BatchNorm (mean 0, variance 1, weight 1, bias 0) is nearly the identity, so folding it proves
     little; random values make an equivalence check exercise the whole algebra.
     """
+    for _, module in _batchnorms(model):
+        _randomize(module.running_mean, module.running_var, module.weight, module.bias, generator)
+    return model
+
+
+@torch.no_grad()
+def randomized_batchnorm_state(model: nn.Module, generator: torch.Generator | None = None) -> dict:
+    """`model.state_dict()` with new random BatchNorm entries (as `randomize_batchnorm` draws them); the model
+    keeps its own, and no other tensor is copied."""
+    state = model.state_dict()
+    for prefix, _ in _batchnorms(model):
+        keys = [f"{prefix}{name}" for name in ("running_mean", "running_var", "weight", "bias")]
+        tensors = [state[k].clone() if k in state else None for k in keys]
+        _randomize(*tensors, generator)
+        state.update({k: t for k, t in zip(keys, tensors) if t is not None})
+    return state
+
+
+def _batchnorms(model: nn.Module):
+    for prefix, module in model.named_modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.running_mean is not None:
+            yield (f"{prefix}." if prefix else ""), module
+
+
+def _randomize(mean, var, weight, bias, generator) -> None:
     def uniform(t: torch.Tensor, low: float, high: float) -> None:
         t.copy_(torch.rand(t.shape, generator=generator, dtype=t.dtype) * (high - low) + low)
 
     def normal(t: torch.Tensor, std: float) -> None:
         t.copy_(torch.randn(t.shape, generator=generator, dtype=t.dtype) * std)
 
-    for module in model.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.running_mean is not None:
-            normal(module.running_mean, 0.1)
-            uniform(module.running_var, 0.5, 2.0)
-            if module.weight is not None:
-                uniform(module.weight, 0.5, 1.5)
-                normal(module.bias, 0.1)
-    return model
+    normal(mean, 0.1)
+    uniform(var, 0.5, 2.0)
+    if weight is not None:
+        uniform(weight, 0.5, 1.5)
+        normal(bias, 0.1)
 
 
 @torch.no_grad()
-def deploy_and_check(model: nn.Module, x: torch.Tensor) -> DeployCheck:
-    """Reparameterize `model` (in eval mode) and compare both forms on input `x`."""
-    result = run(model)
-    reference, candidate = model(x), result.module(x)
-    max_abs, max_rel = difference(reference, candidate)
+def deploy_and_check(model: nn.Module, x: torch.Tensor, *, build=None, state=None) -> DeployCheck:
+    """Reparameterize `model` (in eval mode) and compare both forms on input `x`.
+
+    With `state` (e.g. `randomized_batchnorm_state(model)`), both forms compute with those weights instead of
+    the model's own; the model is neither copied nor changed. `build` lowers a deploy IR (see `reparameterize`).
+    """
+    from . import run
+
+    result = run(model, build=build, state=state)
+    reference = model(x) if state is None else torch.func.functional_call(model, dict(state), (x,))
+    max_abs, max_rel = difference(reference, result.module(x))
     return DeployCheck(result, parameter_count(model), parameter_count(result.module), max_abs, max_rel)
