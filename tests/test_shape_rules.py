@@ -106,7 +106,7 @@ PARAMETERLESS_SAMPLES = {
     "maxpool": dict(kernel=2), "avgpool": dict(kernel=2), "conv": dict(out=4, kernel=1),
     "activation": dict(kind="silu"), "convt": dict(out=4, kernel=2, stride=2, groups=2),
     "upsample": dict(scale=2, mode="bilinear"), "resize": dict(mode="bilinear", align_corners=True),
-    "pixel_shuffle": dict(factor=2), "pixel_unshuffle": dict(factor=3),
+    "pixel_shuffle": dict(factor=2), "pixel_unshuffle": dict(factor=3), "permute": dict(dims=(0, 2, 3, 1)),
 }
 #: inputs other than the default 6x9x9 (flat features for `linear`)
 SAMPLE_INPUTS = {"linear": TensorType.of(6), "pixel_shuffle": TensorType.of(8, 9, 9)}

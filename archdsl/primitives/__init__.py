@@ -1,6 +1,7 @@
 """The registry of primitives; importing this package registers every family."""
 
-from . import act, conv, conv_transpose, linear, misc, norm, pool, resample  # noqa: F401  (registration side effects)
+# imported for their side effect: each module registers its primitives
+from . import act, conv, conv_transpose, layer_norm, linear, misc, norm, permute, pool, resample  # noqa: F401
 from .base import REGISTRY, Primitive, ShapeError
 
 __all__ = ["REGISTRY", "Primitive", "ShapeError"]
