@@ -106,12 +106,15 @@ PARAMETERLESS_SAMPLES = {
     "maxpool": dict(kernel=2), "avgpool": dict(kernel=2), "conv": dict(out=4, kernel=1),
     "activation": dict(kind="silu"), "convt": dict(out=4, kernel=2, stride=2, groups=2),
     "upsample": dict(scale=2, mode="bilinear"), "resize": dict(mode="bilinear", align_corners=True),
+    "yolo_decode": dict(classes=2, reg_max=2),
     "pixel_shuffle": dict(factor=2), "pixel_unshuffle": dict(factor=3), "permute": dict(dims=(0, 2, 3, 1)),
 }
 #: inputs other than the default 6x9x9 (flat features for `linear`)
-SAMPLE_INPUTS = {"linear": TensorType.of(6), "pixel_shuffle": TensorType.of(8, 9, 9)}
+SAMPLE_INPUTS = {"linear": TensorType.of(6), "pixel_shuffle": TensorType.of(8, 9, 9),
+                 "yolo_decode": TensorType.of(10, 8, 8)}
 #: the types of the tensors that a primitive with tensor parameters (`resize(@like)`) takes besides its input
-SAMPLE_TENSORS = {"resize": (TensorType.of(2, 13, 5),)}
+SAMPLE_TENSORS = {"resize": (TensorType.of(2, 13, 5),),
+                  "yolo_decode": (TensorType.of(10, 4, 4), TensorType.of(10, 2, 2))}
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
