@@ -40,14 +40,19 @@ def build(network: Network, device: str | None = None) -> "nn.Module":
 
 
 def load(path: str | Path, network: str | None = None, *, weights: str | Path | None = None,
-         device: str | None = None, **params: Any) -> "nn.Module":
+         device: str | None = None, features: Sequence[str] | None = None, **params: Any) -> "nn.Module":
     """Compile a spec into a `torch.nn.Module`; `params` override the network's parameters.
+
+    With `features` (as `check` takes them), forward returns those feature maps, a list, and the module's
+    `feature_info` describes them (as timm's `features_only`); the layers after the last one are not run.
 
     >>> model = load("specs/resnet18.arch", classes=10)
     >>> sum(p.numel() for p in model.parameters())
     11181642
+    >>> [(f.name, f.channels, f.reduction) for f in load("specs/resnet18.arch", features=["layer2"]).feature_info]
+    [('layer2', 128, 8)]
     """
-    module = build(check(path, network, **params))
+    module = build(check(path, network, features=features, **params))
     if weights is not None:
         from .weights import load_weights
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .nn import network_of
+
 DEFAULT_OPSET = 17
 EXPORTERS = ("auto", "dynamo", "torchscript")
 
@@ -43,14 +45,37 @@ def example_input(input_dims: tuple[int, ...], batch: int = 1, seed: int = 0) ->
     return torch.randn(batch, *input_dims, generator=generator)
 
 
+def example_inputs(model: nn.Module, input_dims: tuple[int, ...], batch: int = 1, seed: int = 0) \
+        -> tuple[torch.Tensor, ...]:
+    """The main input of `input_dims`, then one for each extra input of the network the model was built from."""
+    network = network_of(model)
+    extra = [n.out.dims for n in network.graph.extra_inputs()] if network is not None else []
+    generator = torch.Generator().manual_seed(seed)
+    return tuple(torch.randn(batch, *dims, generator=generator) for dims in (input_dims, *extra))
+
+
+def io_names(model: nn.Module) -> tuple[list[str], list[str]]:
+    """ONNX input and output names: `input` and the extra inputs' tensor names; `output`, or the names of the
+    network's outputs in eval mode (a tuple's fields, a dict's keys, the `features=` asked for)."""
+    network = network_of(model)
+    if network is None:
+        return ["input"], ["output"]
+    graph = network.graph
+    outputs = [o.name for o in graph.outputs if not o.train_only] if graph.outputs else ["output"]
+    return ["input", *(n.name for n in graph.extra_inputs())], outputs
+
+
 def export_onnx(model: nn.Module, input_dims: tuple[int, ...], path: Path, opset: int = DEFAULT_OPSET,
                 exporter: str = "auto") -> str:
-    """Write `model` (in eval mode) to `path` as ONNX with a dynamic batch axis; returns the exporter used."""
+    """Write `model` (in eval mode) to `path` as ONNX with a dynamic batch axis; returns the exporter used.
+
+    A network with several inputs or outputs keeps them, named as in the spec (`io_names`)."""
     if model.training:
         raise ExportError("the model is in training mode; call .eval() first (BatchNorm and dropout differ)")
     kind = resolve_exporter(exporter)
-    x = example_input(input_dims)
-    names = dict(input_names=["input"], output_names=["output"])
+    inputs = example_inputs(model, input_dims)
+    input_names, output_names = io_names(model)
+    names = dict(input_names=input_names, output_names=output_names)
     with torch.no_grad(), warnings.catch_warnings():
         # the TorchScript exporter warns that it is deprecated at every call: it is chosen knowingly here
         warnings.simplefilter("ignore", category=DeprecationWarning)
@@ -58,36 +83,51 @@ def export_onnx(model: nn.Module, input_dims: tuple[int, ...], path: Path, opset
         try:
             if kind == "dynamo":
                 batch = torch.export.Dim("batch", min=1)
-                torch.onnx.export(model, (x,), str(path), dynamo=True, opset_version=opset,
-                                  dynamic_shapes={"x": {0: batch}}, **names)
+                dynamic = tuple({0: batch} for _ in inputs)
+                torch.onnx.export(model, inputs, str(path), dynamo=True, opset_version=opset,
+                                  dynamic_shapes=dynamic, **names)
             else:
-                torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=opset,
-                                  dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, **names)
+                axes = {name: {0: "batch"} for name in (*input_names, *output_names)}
+                torch.onnx.export(model, inputs, str(path), dynamo=False, opset_version=opset,
+                                  dynamic_axes=axes, **names)
         except torch.onnx.errors.OnnxExporterError as exc:  # e.g. an op the chosen opset lacks
             raise ExportError(f"torch cannot export this model to ONNX opset {opset}: {exc}") from None
     return kind
+
+
+def flat_outputs(result) -> list[torch.Tensor]:
+    """A forward's result as a list of tensors, in ONNX's output order (a dict by its keys' order)."""
+    if isinstance(result, torch.Tensor):
+        return [result]
+    if isinstance(result, dict):
+        return list(result.values())
+    return list(result)
 
 
 def compare_with_onnxruntime(model: nn.Module, path: Path, input_dims: tuple[int, ...], batch: int = 2) \
         -> tuple[float, float]:
     """Run the ONNX file with onnxruntime and the model with torch on one random batch.
 
-    Returns (max absolute difference, that difference over the largest absolute torch output).
+    Returns (max absolute difference, that difference over the largest absolute torch output), over every
+    output of the model.
     """
     try:
         import onnxruntime
     except ImportError:
         raise ExportError("checking the export needs onnxruntime (pip install onnxruntime)") from None
-    x = example_input(input_dims, batch=batch, seed=1)
+    inputs = example_inputs(model, input_dims, batch=batch, seed=1)
     with torch.no_grad():
-        expected = model(x).numpy()
+        expected = [t.numpy() for t in flat_outputs(model(*inputs))]
     try:
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        (actual,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
+        feed = {i.name: x.numpy() for i, x in zip(session.get_inputs(), inputs)}
+        actual = session.run(None, feed)
     except Exception as exc:  # onnxruntime's own errors (e.g. an op form it does not implement)
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ExportError(f"onnxruntime cannot run the exported file: {reason} "
                           "(export with --no-check to keep it unchecked)") from None
-    diff = float(abs(actual - expected).max())
-    scale = float(abs(expected).max())
+    if len(actual) != len(expected):
+        raise ExportError(f"the exported file has {len(actual)} outputs where the model returns {len(expected)}")
+    diff = max(float(abs(a - e).max()) for a, e in zip(actual, expected))
+    scale = max(float(abs(e).max()) for e in expected)
     return diff, diff / scale if scale > 0 else diff

@@ -31,6 +31,8 @@ def lower(network: Network, device: torch.device | str | None = None) -> Block:
     with torch.device(device) if device is not None else nullcontext():
         root = _lower_graph(network.graph, _class_name(network.name), False)
     attach_network(root, network)
+    if network.feature_info:  # `features=`: what each returned map is, as timm's `features_only` models say
+        root.__dict__["feature_info"] = network.feature_info
     return root
 
 

@@ -169,9 +169,6 @@ def _generate(graph: Graph) -> ForwardCode:
         for source in dict.fromkeys(plan.inputs(node)):
             names.release(source, plan.last_use, position)
         targets = [node.id, *plan.selects.get(node.id, ())]
-        if all(t not in plan.last_use for t in targets):  # read by nothing: run for its effects only
-            lines.append(f"{indent}{expression}")
-            continue
         assigned = [names.assign(t) if t in plan.last_use else "_" for t in targets]
         lines.append(f"{indent}{', '.join(assigned)} = {expression}")
     if plan.training_at >= 0:
@@ -222,8 +219,10 @@ class _Plan:
                 self.selects[node.id] = [None] * (len(node.graph.outputs) - 1)
             elif isinstance(node, SelectNode):
                 self.selects[node.inputs[0]][node.index - 1] = node.id
+        # a node that no output needs (the head, when `features=` asks for inner maps) is not run
+        needed = graph.needed(o.node for o in self.results)
         training = graph.train_only_nodes()
-        self.order: list = [n for n in graph.nodes if n.id not in training]
+        self.order: list = [n for n in graph.nodes if n.id in needed and n.id not in training]
         self.training_at = -1
         if training:
             self.training_at = len(self.order)
