@@ -40,8 +40,15 @@ def build(network: Network, device: str | None = None) -> "nn.Module":
 
 
 def load(path: str | Path, network: str | None = None, *, weights: str | Path | None = None,
+         partial: bool = False, freeze: Sequence[str] = (),
          device: str | None = None, features: Sequence[str] | None = None, **params: Any) -> "nn.Module":
     """Compile a spec into a `torch.nn.Module`; `params` override the network's parameters.
+
+    `weights` (a state_dict file, mapping or module) is loaded strictly: every entry must fit, by name or else
+    by order. With `partial=True` only the entries that match by name and shape are loaded (a 1000-class
+    checkpoint into a 10-class spec) and the others keep their initialization; `freeze` (label patterns such as
+    `"features.*"` or `"layer[1-3]"`) stops training the parameters it names. What a partial load or freezing
+    did, tensor by tensor, is the module's `transfer_report` (archdsl/transfer.py).
 
     With `features` (as `check` takes them), forward returns those feature maps, a list, and the module's
     `feature_info` describes them (as timm's `features_only`); the layers after the last one are not run.
@@ -53,10 +60,14 @@ def load(path: str | Path, network: str | None = None, *, weights: str | Path | 
     [('layer2', 128, 8)]
     """
     module = build(check(path, network, features=features, **params))
-    if weights is not None:
-        from .weights import load_weights
+    if weights is not None or freeze:
+        from .transfer import transfer
 
-        load_weights(module, weights)
+        if partial and weights is None:
+            raise ValueError("partial=True needs weights=")
+        report = transfer(module, weights, partial=partial, freeze_patterns=freeze)
+        if report is not None:
+            module.transfer_report = report
     return module.to(device) if device else module
 
 

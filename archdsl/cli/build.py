@@ -21,11 +21,19 @@ from .progress import status
               help="Save the model's state_dict (torch.save) to this file.")
 @click.option("--weights", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Load a torchvision/timm-style state_dict file into the model.")
+@click.option("--partial", is_flag=True,
+              help="With --weights: load only the entries that match the model by name and shape (a 1000-class "
+                   "checkpoint into a 10-class spec) and list those left at their initialization.")
+@click.option("--freeze", "freeze_patterns", multiple=True, metavar="PATTERN",
+              help="Stop training the parameters under these labels (`features.*`, `layer[1-3]`; repeatable) and "
+                   "report how many; a pattern that matches nothing is an error. A saved state_dict (-o) does not "
+                   "record it: to train with frozen layers, use archdsl.load(..., freeze=[...]).")
 @click.option("--deploy", is_flag=True,
               help="Reparameterize for inference (BatchNorm folded, linear branches fused), check that it computes "
                    "the same on a random input, and save that form with -o. Without --weights, BatchNorm "
                    "statistics are randomized first so that the check means something.")
-@click.option("--verbose", is_flag=True, help="With --deploy: list each change, and each pattern kept and why.")
+@click.option("--verbose", is_flag=True, help="With --deploy: list each change, and each pattern kept and why. "
+                                              "With --partial: list every tensor loaded.")
 @click.option("--emit", type=click.Choice(["model", "ir"]), default="model", show_default=True,
               help="ir: print the elaborated IR as JSON instead (torch is not imported; with --deploy, the "
                    "reparameterized IR). Its schema: `archdsl schema`.")
@@ -34,7 +42,8 @@ from .progress import status
 @max_params_option
 @format_option
 @guarded
-def build(file: Path, device: str, output: Path | None, weights: Path | None, deploy: bool, verbose: bool,
+def build(file: Path, device: str, output: Path | None, weights: Path | None, partial: bool,
+          freeze_patterns: tuple[str, ...], deploy: bool, verbose: bool,
           emit: str, assignments: tuple[str, ...], network: str | None, max_params: int, fmt: str) -> int:
     """Build FILE into a torch.nn.Module and run one forward pass on DEVICE.
 
@@ -45,6 +54,7 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
       archdsl build specs/resnet18.arch
       archdsl build specs/resnet18.arch --device cuda --set classes=10
       archdsl build specs/mobilenet_v2.arch --weights mobilenet_v2.pth -o model.pt
+      archdsl build specs/resnet18.arch --set classes=10 --weights resnet18.pth --partial --freeze "layer*"
       archdsl build specs/repvgg_a0.arch --deploy --verbose
       archdsl build specs/resnet18.arch --emit ir > resnet18.ir.json
     """
@@ -66,13 +76,22 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
         raise click.BadParameter(str(exc), param_hint="--device") from None
     with status(f"building {net.name}"):
         model = pipeline.lower(net)
-    if weights is not None:
-        from ..weights import WeightsError, load_weights
+    if partial and weights is None:
+        raise click.UsageError("--partial needs --weights FILE")
+    report = None
+    if weights is not None or freeze_patterns:
+        from ..transfer import FreezeError, transfer
+        from ..weights import WeightsError
 
         try:
-            load_weights(model, weights)
+            report = transfer(model, weights, partial=partial, freeze_patterns=freeze_patterns)
         except WeightsError as exc:  # the message already names the file and the first mismatch
             click.echo(f"error: --weights {exc}", err=True)
+            if not partial:
+                click.echo("hint: --partial loads only the entries that match by name and shape", err=True)
+            return EXIT_USAGE
+        except FreezeError as exc:
+            click.echo(f"error: --freeze: {exc}", err=True)
             return EXIT_USAGE
     model = model.to(torch_device).eval()
     x = torch.randn(1, *net.input.dims, device=torch_device)
@@ -81,8 +100,10 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, de
     params = sum(p.numel() for p in model.parameters())
     click.echo(f"network {net.name}: {params:,} parameters, input {tuple([1, *net.input.dims])}, "
                f"output shape {tuple(y.shape)}, device {torch_device}")
-    if weights is not None:
+    if weights is not None and not partial:
         click.echo(f"loaded weights from {weights}")
+    for line in report.lines(verbose) if report is not None else ():
+        click.echo(line)
     if deploy:
         from ..reparam.verify import randomized_batchnorm_state
 
