@@ -10,6 +10,7 @@ import click
 from .. import pipeline
 from ..diagnostics import ArchError, Diagnostics
 from ..passes.elaborate import Limits
+from ..passes.resolve import suggest
 from ..report import Report
 from .app import (describe_os_error, format_option, guarded, main, max_params_option, network_option,
                   parse_assignments, set_option)
@@ -50,10 +51,13 @@ def check(files: tuple[Path, ...], assignments: tuple[str, ...], network: str | 
     report = Report(format=fmt)
     lines_wanted = not (quiet or report.output_format.for_tools)  # standard output belongs to the tool then
     limits = Limits(max_params=max_params)
-    for path in _expand(files, report):
+    paths = _expand(files, report)
+    declared: set[str] = set()  # the parameters of the networks checked: --set names no other is a typo
+    for path in paths:
         report.files_checked += 1
         try:
-            problems, lines = check_file(path, overrides, network=network, limits=limits)
+            problems, lines = check_file(path, overrides, network=network, limits=limits, declared=declared,
+                                         strict=len(paths) == 1)
         except OSError as exc:  # unreadable: reported, and the other files are still checked
             report.add_io_error(describe_os_error(exc))
             continue
@@ -63,6 +67,12 @@ def check(files: tuple[Path, ...], assignments: tuple[str, ...], network: str | 
         elif lines_wanted:
             for line in lines:
                 sys.stdout.write(line + "\n")
+    unknown = [name for name in overrides if name not in declared]
+    if unknown and declared and len(paths) > 1:  # one file: reported as build reports it, with its source line
+        hint = suggest(unknown[0], sorted(declared))
+        click.echo(f"error: --set {unknown[0]}: no network of the files checked has this parameter"
+                   + (f"; {hint}" if hint else ""), err=True)
+        report.usage_error = True
     report.print()
     return report.exit_code
 
@@ -93,22 +103,32 @@ def _expand(files: tuple[Path, ...], report: Report | None = None) -> list[Path]
     return list(paths.values())
 
 
-def check_file(path: Path, overrides: dict, network: str | None = None,
-               limits: Limits = Limits()) -> tuple[Diagnostics, list[str]]:
+def check_file(path: Path, overrides: dict, network: str | None = None, limits: Limits = Limits(), *,
+               declared: set[str] | None = None, strict: bool = False) -> tuple[Diagnostics, list[str]]:
     """Every problem of one file (syntax, imports, each network), and a line per network that checks out.
 
-    The problems carry the file's sources (`Diagnostics.sources`). Raises OSError when the file cannot be read.
+    `declared` gathers the parameter names of the networks checked. `strict`: an override that no network of the
+    file declares is an error, as `build` reports it (a file checked alone); otherwise each network takes the
+    overrides it declares. The problems carry the file's sources (`Diagnostics.sources`). Raises OSError when
+    the file cannot be read.
     """
     c = pipeline.Compilation(path, limits)
     try:
         pipeline.resolve(c)
+        definitions = pipeline.networks(c, network)
+        names = {p.name for d in definitions for p in d.params}
+        if declared is not None:
+            declared.update(names)
+        if strict and definitions and not set(overrides) <= names:
+            pipeline.elaborate(c, overrides, definitions[0])  # raises E0104 naming the parameter, as build does
         checked = pipeline.elaborate_each(c, overrides, network)
     except ArchError as exc:
         return exc.diagnostics, []
     lines = [f"{c.name}: {net.name} {_inputs(net)} -> {_outputs(net)}, {net.param_count:,} parameters, "
              f"{net.macs / 1e9:.3f} GMACs" for net in checked]
     if not c.scope.module.networks:
-        lines.append(f"{c.name}: {len(c.scope.module.blocks)} blocks, no network")
+        count = len(c.scope.module.blocks)
+        lines.append(f"{c.name}: {count} block{'' if count == 1 else 's'}, no network")
     return c.diagnostics, lines
 
 

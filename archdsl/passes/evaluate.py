@@ -108,7 +108,10 @@ class Evaluator:
     def __call__(self, e: ast.Expr) -> Value:
         # every value an expression makes passes here: numbers are checked once, in `_checked`, whether an
         # operator or a function (int(), round(), sum(), pow() ...) made them
-        return _checked(getattr(self, "_" + e.kind)(e), e.span)
+        value = getattr(self, "_" + e.kind)(e)
+        if e.kind != "literal":  # a literal's size is `_literal`'s business (1e400 reaches the primitive as written)
+            value = _checked(value, e.span)
+        return value
 
     def _literal(self, e: ast.Literal_) -> Value:
         if isinstance(e.value, int) and not isinstance(e.value, bool) and abs(e.value) > MAX_INT:

@@ -51,7 +51,9 @@ def decode(name: str, data: bytes) -> Source:
     except UnicodeDecodeError as exc:
         raise _input_error(name, f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
                            data, exc.start, "not UTF-8", help="save the file as UTF-8") from None
-    return Source(name, text.removeprefix("\ufeff"))
+    # Windows (\r\n) and classic Mac (\r) line ends become \n here, where every file's text is read: a file
+    # with \r alone would otherwise be one long line, its first `#` commenting out the rest
+    return Source(name, text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def parse(source: Source) -> ast.Module:
