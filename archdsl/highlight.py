@@ -33,7 +33,7 @@ class ArchLexer(RegexLexer):
     """Lexer for archdsl `.arch` specs (CNN architecture descriptions)."""
 
     name = "archdsl"
-    aliases = ["archdsl", "arch"]
+    aliases = ["archdsl", "arch", "arch-fragment"]  # `arch-fragment`: a partial example in the docs
     filenames = ["*.arch"]
     mimetypes = ["text/x-archdsl"]
     url = "https://github.com/archdsl/archdsl"
