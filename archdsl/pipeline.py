@@ -272,12 +272,13 @@ def reparameterize(module: "nn.Module", memory_format=None) -> "nn.Module":
     return fuse(module, memory_format=memory_format, build=deploy_structure)
 
 
-def deploy_and_check(module: "nn.Module", x, state=None):
+def deploy_and_check(module: "nn.Module", x, state=None, reference=None):
     """Reparameterize `module` and compare both forms on `x` (with the weights `state` where given: random
-    BatchNorm statistics make the check mean something); a `reparam.verify.DeployCheck`."""
+    BatchNorm statistics make the check mean something; `reference`: the training form's output on `x`, where
+    already computed); a `reparam.verify.DeployCheck`."""
     from .reparam.verify import deploy_and_check as check
 
-    return check(module, x, build=deploy_structure, state=state)
+    return check(module, x, build=deploy_structure, state=state, reference=reference)
 
 
 def deploy_weights(deployed: "nn.Module", module: "nn.Module") -> None:

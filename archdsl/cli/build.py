@@ -94,24 +94,29 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, pa
             click.echo(f"error: --freeze: {exc}", err=True)
             return EXIT_USAGE
     model = model.to(torch_device).eval()
-    x = torch.randn(1, *net.input.dims, device=torch_device)
+    inputs = (net.input, *(n.out for n in net.graph.extra_inputs()))  # a graph network may take several
+    x = tuple(torch.randn(1, *t.dims, device=torch_device) for t in inputs)
+    # fresh BatchNorm statistics are almost the identity, so a deploy check would prove little: with --deploy
+    # and no weights, the one forward pass runs with random statistics (the model keeps its own), and the
+    # check compares the deploy form with it
+    probe = None
+    if deploy and weights is None:
+        from ..reparam.verify import randomized_batchnorm_state
+
+        probe = randomized_batchnorm_state(model)
     with torch.no_grad():
-        y = model(x)
+        y = model(*x) if probe is None else torch.func.functional_call(model, probe, x)
     params = sum(p.numel() for p in model.parameters())
     click.echo(f"network {net.name}: {params:,} parameters, input {tuple([1, *net.input.dims])}, "
-               f"output shape {tuple(y.shape)}, device {torch_device}")
+               f"output shape {_shapes(y)}, device {torch_device}")
     if weights is not None and not partial:
         click.echo(f"loaded weights from {weights}")
     for line in report.lines(verbose) if report is not None else ():
         click.echo(line)
     if deploy:
-        from ..reparam.verify import randomized_batchnorm_state
-
-        # fresh BatchNorm statistics are almost the identity, so the check would prove little: without
-        # weights, check with random statistics (the model keeps its own), then give the checked deploy
-        # module the model's own deploy weights (nothing is lowered twice)
-        probe = randomized_batchnorm_state(model) if weights is None else None
-        check = pipeline.deploy_and_check(model, x, probe)
+        # checked with the probe's statistics, the deploy module gets the model's own deploy weights where it
+        # is saved (nothing is lowered twice)
+        check = pipeline.deploy_and_check(model, x, probe, reference=y)
         click.echo(check.summary())
         for line in check.details() if verbose else ():
             click.echo(line)
@@ -119,10 +124,20 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, pa
             click.echo(f"internal error: the deploy graph differs from the training form (max rel diff "
                        f"{check.max_rel:.3g}); please report this with the spec", err=True)
             return EXIT_INTERNAL
-        if probe is not None:
+        if probe is not None and output is not None:
             pipeline.deploy_weights(check.result.module, model)
         model = check.result.module
     if output is not None:
         atomic_write(output, lambda tmp: torch.save(model.state_dict(), tmp))
         click.echo(f"saved state_dict to {output}")
     return 0
+
+
+def _shapes(y) -> str:
+    """`(1, 1000)`, or each output's shape by name for a network with several (`out (1, 21, 64, 64), ...`)."""
+    if isinstance(y, dict) or hasattr(y, "_fields"):
+        items = y.items() if isinstance(y, dict) else zip(y._fields, y)
+        return ", ".join(f"{name} {tuple(t.shape)}" for name, t in items)
+    if isinstance(y, (list, tuple)):
+        return ", ".join(str(tuple(t.shape)) for t in y)
+    return str(tuple(y.shape))

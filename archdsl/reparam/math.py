@@ -96,21 +96,27 @@ def bn_as_conv(mean: Tensor, var: Tensor, eps: float, gamma: Tensor | None, beta
 
 
 def sum_kernels(parts: list[tuple[Tensor | float, Tensor | None]], size: tuple[int, int],
-                offsets: list[tuple[int, int]], memory_format: torch.memory_format | None = None) \
-        -> tuple[Tensor, Tensor]:
+                offsets: list[tuple[int, int]], memory_format: torch.memory_format | None = None,
+                into_first: bool = False) -> tuple[Tensor, Tensor]:
     """Parallel convolutions of one input as one: each (weight, bias) placed at its offset in a `size` kernel.
 
     Convolution is linear in its kernel, so the sum of the branches' outputs is the output of the summed kernels.
     A weight is a kernel `[out, in/groups, kh, kw]`, or a per-channel scale `[out]` or a number: that multiple of
     the identity (an identity branch, a BatchNorm alone), added on each group's diagonal instead of being built
-    as a kernel of zeros first. Each part is added in place, in order, into one kernel in `memory_format`.
+    as a kernel of zeros first. Each part is added in place, in order, into one kernel in `memory_format`;
+    with `into_first`, into the first part's kernel itself (the caller made it, at the full size: no new tensor).
     """
     like = next(w for w, _ in parts if isinstance(w, Tensor) and w.dim() == 4)
-    weight = torch.empty((*like.shape[:2], *size), dtype=like.dtype, device=like.device,
-                         memory_format=memory_format or torch.contiguous_format).zero_()
-    bias = torch.zeros(weight.shape[0], dtype=weight.dtype, device=weight.device)
+    bias = torch.zeros(like.shape[0], dtype=like.dtype, device=like.device)
+    if into_first:
+        weight, start = parts[0][0], 1
+        if parts[0][1] is not None:
+            bias += parts[0][1]
+    else:
+        weight, start = torch.empty((*like.shape[:2], *size), dtype=like.dtype, device=like.device,
+                                    memory_format=memory_format or torch.contiguous_format).zero_(), 0
     rows = columns = None
-    for (w, b), (top, left) in zip(parts, offsets):
+    for (w, b), (top, left) in zip(parts[start:], offsets[start:]):
         if isinstance(w, Tensor) and w.dim() == 4:
             kh, kw = w.shape[-2:]
             if not (0 <= top <= size[0] - kh and 0 <= left <= size[1] - kw):

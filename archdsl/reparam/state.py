@@ -31,10 +31,11 @@ class FollowState:
     def __init__(self, state: Mapping[str, Tensor], memory_format: torch.memory_format | None = None):
         self.state = dict(state)
         self.memory_format = memory_format  # of the 4-D weights it computes (None: contiguous)
+        self.computed: set[int] = set()  # ids of the tensors it made: a fusion may add into them in place
 
     def dropped(self, path: str) -> None:
         for key in [k for k in self.state if k.startswith(f"{path}.")]:
-            del self.state[key]
+            self.computed.discard(id(self.state.pop(key)))
 
     @torch.no_grad()
     def folded(self, norm: str, norm_op: OpNode, into: str) -> None:
@@ -42,11 +43,15 @@ class FollowState:
         fused = math.fuse_conv_bn_weights(weight, bias, *self._norm(norm, norm_op),
                                           memory_format=self.memory_format)
         self.state[f"{into}.weight"], self.state[f"{into}.bias"] = fused
+        self.computed.add(id(fused[0]))
         self.dropped(norm)
 
     @torch.no_grad()
     def fused(self, name: str, members: list[tuple[str, OpNode] | None], plan: Fused) -> None:
         g = plan.branch
+        first = members[0] and self.state.get(f"{members[0][0]}.weight")
+        # the first branch's kernel, made by this pass at the fused size, is the sum's accumulator (RepVGG's 3x3)
+        into = first is not None and id(first) in self.computed and tuple(first.shape[-2:]) == g.kernel
         parts = []
         for member in members:
             if member is None:  # the identity: 1 on the diagonal
@@ -59,7 +64,8 @@ class FollowState:
                 parts.append(math.bn_scale_shift(*self._norm(path, op)))
             self.dropped(path)
         self.state[f"{name}.weight"], self.state[f"{name}.bias"] = math.sum_kernels(
-            parts, g.kernel, list(plan.offsets), self.memory_format)
+            parts, g.kernel, list(plan.offsets), self.memory_format, into_first=into)
+        self.computed.add(id(self.state[f"{name}.weight"]))
 
     def _norm(self, path: str, op: OpNode) -> tuple:
         s = self.state

@@ -100,15 +100,30 @@ def _randomize(mean, var, weight, bias, generator) -> None:
 
 
 @torch.no_grad()
-def deploy_and_check(model: nn.Module, x: torch.Tensor, *, build=None, state=None) -> DeployCheck:
-    """Reparameterize `model` (in eval mode) and compare both forms on input `x`.
+def deploy_and_check(model: nn.Module, x, *, build=None, state=None, reference=None) -> DeployCheck:
+    """Reparameterize `model` (in eval mode) and compare both forms on input `x` (a tensor, or a tuple of the
+    network's inputs); every output is compared.
 
     With `state` (e.g. `randomized_batchnorm_state(model)`), both forms compute with those weights instead of
-    the model's own; the model is neither copied nor changed. `build` lowers a deploy IR (see `reparameterize`).
+    the model's own; the model is neither copied nor changed. `reference` is the training form's output on `x`
+    where the caller has it already (`build --deploy` ran that forward pass). `build` lowers a deploy IR (see
+    `reparameterize`).
     """
     from . import run
 
+    inputs = x if isinstance(x, tuple) else (x,)
     result = run(model, build=build, state=state)
-    reference = model(x) if state is None else torch.func.functional_call(model, dict(state), (x,))
-    max_abs, max_rel = difference(reference, result.module(x))
+    if reference is None:
+        reference = model(*inputs) if state is None else torch.func.functional_call(model, dict(state), inputs)
+    pairs = list(zip(flat_outputs(reference), flat_outputs(result.module(*inputs))))
+    max_abs = max(difference(a, b)[0] for a, b in pairs)
+    scale = max(a.abs().max().item() for a, _ in pairs)
+    max_rel = max_abs / scale if scale > 0 else max_abs
     return DeployCheck(result, parameter_count(model), parameter_count(result.module), max_abs, max_rel)
+
+
+def flat_outputs(result) -> list[torch.Tensor]:
+    """A forward's result as a list of tensors (a tuple's, a dict's values, a list's)."""
+    if isinstance(result, torch.Tensor):
+        return [result]
+    return list(result.values()) if isinstance(result, dict) else list(result)
