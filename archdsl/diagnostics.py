@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from .source import SourceMap, Span
 
@@ -29,6 +29,7 @@ CODES: dict[str, str] = {
     "E0115": "a limit was exceeded (number size, repeat count, op count, parameters)",
     "E0116": "arithmetic error (division by zero, overflow)",
     "E0117": "a combinator (`add`, `concat`, ...) with a single branch",
+    "E0118": "a label that cannot name a submodule (`training`)",
     "E0120": "a tensor named twice in one body (`-> name`, `param name`, a tensor parameter)",
     "E0121": "unknown tensor `@name` (or feature)",
     "E0122": "a tensor used before it is made, or on a path where it is not made",
@@ -51,6 +52,24 @@ class Severity(str, Enum):
     warning = "warning"
 
 
+#: the most characters of a diagnostic's message, of a label, of a note and of its help, and the most notes:
+#: longer ones are elided in the middle, so a huge identifier, value or call stack in the input never makes a
+#: huge message, in any format (issue 14)
+MAX_MESSAGE, MAX_LABEL, MAX_NOTE, MAX_NOTES = 1000, 200, 500, 12
+
+
+def elide(text: str, limit: int) -> str:
+    """`text`, or its start and end around a count of what was left out.
+
+    >>> elide("x" * 5000, 60)
+    'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx ... (4,945 characters left out) ... xxxxxxxxxxxxxxx'
+    """
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 2 // 3, limit // 4
+    return f"{text[:head]} ... ({len(text) - head - tail:,} characters left out) ... {text[len(text) - tail:]}"
+
+
 class Label(BaseModel):
     """A secondary span with its own short message (`channels were set to 64 here`)."""
 
@@ -58,6 +77,11 @@ class Label(BaseModel):
 
     span: Span
     message: str
+
+    @field_validator("message")
+    @classmethod
+    def _bounded(cls, text: str) -> str:
+        return elide(text, MAX_LABEL)
 
 
 class Diagnostic(BaseModel):
@@ -76,6 +100,25 @@ class Diagnostic(BaseModel):
     secondary: tuple[Label, ...] = ()
     notes: tuple[str, ...] = ()
     help: str | None = None
+
+    @field_validator("message", "help")
+    @classmethod
+    def _bounded(cls, text: str | None) -> str | None:
+        return None if text is None else elide(text, MAX_MESSAGE)
+
+    @field_validator("label")
+    @classmethod
+    def _bounded_label(cls, text: str | None) -> str | None:
+        return None if text is None else elide(text, MAX_LABEL)
+
+    @field_validator("notes")
+    @classmethod
+    def _bounded_notes(cls, notes: tuple[str, ...]) -> tuple[str, ...]:
+        notes = tuple(elide(n, MAX_NOTE) for n in notes)
+        if len(notes) > MAX_NOTES:
+            keep = MAX_NOTES // 2
+            notes = (*notes[:keep], f"... {len(notes) - 2 * keep + 1:,} more notes ...", *notes[-(keep - 1):])
+        return notes
 
 
 class Diagnostics(list):

@@ -34,24 +34,23 @@ BOMBS = {
     "comprehension_growth": "let r = range(100000)\nlet s = [r + (x,) for x in r]\nrelu",
     # nested comprehensions of shared tuples are cheap; printing one in a message is 8*10^9 numbers
     "shared_tuple_in_a_message": "let r = range(2000)\nlet s = [r for x in r]\nlet t = [s for x in r]\nconv(t, 3)",
-    # string growth by repeated doubling
-    "string_doubling": 'let a = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"\n' + "let a = a + a\n" * 30
-                       + "relu",
+    # nesting by repeated wrapping: printing or dumping it recursed past Python's limit
+    "deep_nesting": "let a = (1,)\n" + "let a = (a, a)\n" * 60 + "relu",
+    # many moderate lists: each is allowed, together they are the work of billions of elements
+    "total_work": "repeat 10000 { let a = range(100000) }\nrelu",
 }
 
 
-@pending(1, "passes/evaluate.py (expression budgets)")
 @pytest.mark.parametrize("name", BOMBS)
 def test_expression_bombs_are_refused_with_a_budget_error(tmp_path, name):
     out = assert_clean(check(tmp_path, NET.format(BOMBS[name])), (1,))
-    assert "limit" in out or "budget" in out or "too long" in out or "too large" in out
+    assert "error[E0115]" in out and ("at most" in out or "more than" in out), out
 
 
 BIG_ARGUMENT = ("block b(x) { relu }\nnetwork n(input=[3, 8, 8]) {\n let r = range(300)\n let s = [r for x in r]\n"
                 " b([s for x in r])\n}\n")
 
 
-@pending(1, "passes/evaluate.py, passes/elaborate.py (value sizes), summary.py, cli/schema.py")
 @pytest.mark.parametrize("command", [["check"], ["summary"], ["build", "--emit", "ir"]])
 def test_a_big_list_passed_to_a_block_is_refused_or_fast(tmp_path, command):
     """A 150-byte spec that passes 27 million shared numbers to a block (21 s and 1.4 GB in `check`)."""
@@ -61,48 +60,44 @@ def test_a_big_list_passed_to_a_block_is_refused_or_fast(tmp_path, command):
 
 # --- item 2: check accepts what build cannot do
 
-#: labels that pass `check` today and make `build` exit 3: Python keywords, nn.Module and fx GraphModule
-#: attributes (every one of them was tried)
-UNSAFE_LABELS = sorted(
-    {k for k in keyword.kwlist if k not in ("for", "if", "import", "else")}  # grammar keywords fail to parse
-    | {"self", "training", "forward", "parameters", "modules", "state_dict", "to", "cuda", "eval", "train",
-       "apply", "register_buffer", "add_module", "children", "named_modules", "zero_grad", "half", "float",
-       "type", "dump_patches", "call_super_init", "T_destination", "_modules", "_parameters", "_buffers",
-       "__class__", "__dict__", "__init__", "__call__", "code", "graph"})
-#: labels that work today and must keep working (torchvision uses some of them)
-SAFE_LABELS = ["x", "input", "layer1", "fc", "torch", "_", "math", "device", "getattr", "super", "block"]
+#: labels torch keeps for itself on every module: `check` refuses them (E0118)
+RESERVED = ["training"]
+#: every other Python keyword and nn.Module attribute (37 of them made `build` exit 3 before the lowering of
+#: issue 11 and this check): each must build, run, train/eval, save, load and reparameterize
+KEYWORD_AND_MODULE_LABELS = sorted(
+    (set(keyword.kwlist) | {"self", "forward", "parameters", "modules", "state_dict", "to", "cuda", "eval", "train",
+                            "apply", "register_buffer", "add_module", "children", "named_modules", "zero_grad",
+                            "half", "float", "type", "dump_patches", "call_super_init", "T_destination", "_modules",
+                            "_parameters", "_buffers", "__class__", "__dict__", "__init__", "__call__", "code",
+                            "graph", "x", "input", "torch", "getattr", "super", "_"}) - set(RESERVED))
 
 
-@pending(2, "passes/elaborate.py (labels that cannot be submodule names)")
-@pytest.mark.parametrize("label", UNSAFE_LABELS)
-def test_a_label_that_cannot_be_a_submodule_name_is_refused_by_check(tmp_path, label):
-    import archdsl
-    from archdsl.diagnostics import ArchError
-
+@pytest.mark.parametrize("label", RESERVED)
+def test_a_label_torch_keeps_is_refused_by_check(tmp_path, label):
     path = write_spec(tmp_path, "label.arch", f"network n(input=[3, 8, 8]) {{ {label}: conv(4, 3) relu }}\n")
-    with pytest.raises(ArchError) as caught:
-        archdsl.check(path)
-    assert f"`{label}`" in caught.value.diagnostics[0].message
+    out = assert_clean(run_capped(["check", str(path)]), (1,))
+    assert f"error[E0118]: label `{label}` cannot name a submodule" in out
+    assert_clean(run_capped(["build", str(path)]), (1,))
 
 
-@pytest.mark.parametrize("label", SAFE_LABELS)
-def test_ordinary_labels_build(tmp_path, label):
+def test_every_other_keyword_and_module_attribute_label_builds(tmp_path):
+    import copy
+
     import torch
 
     import archdsl
 
-    path = write_spec(tmp_path, "label.arch", f"network n(input=[3, 8, 8]) {{ {label}: conv(4, 3) relu }}\n")
+    body = " ".join(f'"{label}": conv(4, 3, pad=1) bn' for label in KEYWORD_AND_MODULE_LABELS)
+    path = write_spec(tmp_path, "labels.arch", f"network n(input=[4, 8, 8]) {{ {body} }}\n")
     model = archdsl.build(archdsl.check(path))
-    assert label in dict(model.named_children())
-    assert model(torch.randn(1, 3, 8, 8)).shape == (1, 4, 6, 6)
-
-
-@pending(2, "passes/elaborate.py (labels)")
-def test_a_keyword_label_is_refused_on_the_command_line_too(tmp_path):
-    path = write_spec(tmp_path, "lambda.arch", "network n(input=[3, 8, 8]) { lambda: conv(4, 3) }\n")
-    out = assert_clean(run_capped(["check", str(path)]), (1,))
-    assert "`lambda`" in out
-    assert_clean(run_capped(["build", str(path)]), (1,))
+    assert set(KEYWORD_AND_MODULE_LABELS) <= set(dict(model.named_children()))
+    model.train()
+    model(torch.randn(2, 4, 8, 8))
+    model.eval()
+    y = model(torch.randn(2, 4, 8, 8))
+    model.load_state_dict(copy.deepcopy(model).state_dict())
+    deployed = archdsl.reparameterize(model)
+    assert deployed(torch.randn(2, 4, 8, 8)).shape == y.shape
 
 
 HUGE = {
@@ -120,31 +115,40 @@ HUGE = {
 }
 
 
-@pending(2, "passes/elaborate.py, passes/evaluate.py (element and parameter budgets)")
 @pytest.mark.parametrize("name", HUGE)
 def test_check_refuses_what_build_could_not_allocate(tmp_path, name):
     out = assert_clean(check(tmp_path, HUGE[name]), (1,))
-    assert "limit" in out or "2**62" in out
+    assert "the limit" in out or "2**62" in out
 
 
-@pending(2, "passes/elaborate.py (budgets at the command's input size and batch)")
 @pytest.mark.parametrize("name", ["concat_doublings", "huge_activation", "huge_linear"])
 def test_build_refuses_before_allocating(tmp_path, name):
     assert_clean(check(tmp_path, HUGE[name], command="build"), (1,))
 
 
-@pending(2, "cli/dims.py, passes/input_size.py (sizes above 2**62)")
 @pytest.mark.parametrize("command", ["check", "summary"])
 def test_an_absurd_input_option_is_refused(tmp_path, command):
     run = check(tmp_path, NET.format("relu"), "--input", "3x" + "9" * 30 + "x8", command=command)
-    assert_clean(run, (1, 2))
+    assert "larger than 2**62" in assert_clean(run, (2,))
+    run = check(tmp_path, NET.format("relu"), "--input", "3x" + "9" * 5000 + "x8", command=command)
+    assert "larger than 2**62" in assert_clean(run, (2,))
 
 
-@pending(2, "cli/app.py, passes/elaborate.py (default --max-params sized to the machine)")
+def test_an_input_above_the_integer_range_is_refused_through_the_api(tmp_path):
+    import archdsl
+    from archdsl.diagnostics import ArchError
+
+    with pytest.raises(ArchError, match=r"`input` size 4,611,686,018,427,387,905 is larger than 2\*\*62"):
+        archdsl.check(write_spec(tmp_path, "n.arch", NET.format("relu")), input=[3, 2**62 + 1, 8])
+
+
 def test_the_default_parameter_budget_is_sized_to_the_machine():
-    """A 10^9-parameter network needs 4 GB for its weights alone: the default must refuse it."""
-    from archdsl.cli.app import max_params_option
+    """Training needs 16 bytes a parameter (float32 weights, gradients, two Adam moments): the default --max-params
+    is what fits this machine's memory, not 10^10."""
     import click
+
+    from archdsl.budgets import machine_memory
+    from archdsl.cli.app import max_params_option
 
     @click.command()
     @max_params_option
@@ -152,12 +156,11 @@ def test_the_default_parameter_budget_is_sized_to_the_machine():
         return max_params
 
     default = probe.params[0].default
-    assert default < 10**9
+    assert default == machine_memory() // 16 < 10**10
 
 
 # --- item 3: `check --input 3xHxW` must not scan every size up to the default
 
-@pending(3, "passes/input_size.py, cli/input_sizes.py (bounded search)")
 @pytest.mark.parametrize("size", [100_000, 2**40])
 def test_the_input_size_search_is_bounded(tmp_path, size):
     run = check(tmp_path, f"network n(input=[3, {size}, {size}]) {{ conv(4, 3) relu }}\n", "--input", "3xHxW")
@@ -166,24 +169,28 @@ def test_the_input_size_search_is_bounded(tmp_path, size):
 
 # --- item 10: slow but legal
 
-@pending(10, "syntax/parser.py, passes/elaborate.py (op budget before parsing everything)")
 def test_two_megabytes_of_relu(tmp_path):
     assert_clean(check(tmp_path, NET.format("relu\n" * 349_000)), (0, 1))
 
 
-@pending(10, "syntax/parser.py, syntax/transform.py (long list literals)")
 def test_a_long_list_literal(tmp_path):
     items = ", ".join(["1"] * 600_000)
     assert_clean(check(tmp_path, NET.format(f"let x = [{items}]\nrelu")), (0, 1))
 
 
-@pending(10, "lower/build.py (10k block calls)")
-def test_ten_thousand_block_calls_build_in_seconds(tmp_path):
+def test_ten_thousand_block_calls_are_over_the_op_budget(tmp_path):
+    """18 s to build: over the op budget (ten times the largest bundled network), refused in check already."""
     text = "block b() { relu }\nnetwork n(input=[3, 8, 8]) { repeat 10000 { b } }\n"
-    assert_clean(check(tmp_path, text, command="build"), (0, 1))
+    out = assert_clean(check(tmp_path, text, command="build"), (1,))
+    assert "ops, the limit" in out
 
 
-@pending(10, "viz/dot.py, viz/fold.py (large diagrams)")
+def test_a_large_raw_graph_draws_in_seconds(tmp_path):
+    """Raw ops never fold, and the search for repeated block calls was cubic on them (1,000 ops took a minute)."""
+    text = "network n(input=[3, 8, 8]) { repeat 2000 { conv(3, 1) relu } }\n"
+    assert_clean(check(tmp_path, text, "-o", str(tmp_path / "x.dot"), command="draw"), (0,))
+
+
 @pytest.mark.parametrize("body", ["repeat 10000 { repeat 19 { relu } }", "repeat 9950 { conv(3, 1) relu }"])
 def test_drawing_a_large_network_as_dot_is_fast_or_refused(tmp_path, body):
     """190,000 ops under the op limit: `draw -o x.dot` ran for minutes."""
@@ -193,7 +200,6 @@ def test_drawing_a_large_network_as_dot_is_fast_or_refused(tmp_path, body):
 
 # --- item 11: arithmetic messages and the deploy IR
 
-@pending(11, "passes/evaluate.py (0 ** -1)")
 def test_zero_to_a_negative_power_says_what_happened(tmp_path):
     out = assert_clean(check(tmp_path, NET.format("let x = 0 ** -1\nrelu")), (1,))
     assert "right side is 0" not in out and "negative" in out

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..budgets import default_max_activation, default_max_activations, default_max_ops, default_max_params
 from ..diagnostics import error
 from ..ir import Graph, GroupNode, Output, OutputKind, SelectNode
 from ..source import Span
 from ..types import TensorType
+
+
+#: labels torch's `nn.Module` sets as plain attributes on every module (`train()` assigns `training`), so no
+#: submodule can have the name; tests/test_hostile_budgets.py builds every other keyword and Module attribute
+RESERVED_LABELS = frozenset({"training"})
 
 
 @dataclass(frozen=True)
@@ -17,8 +23,12 @@ class Limits:
     max_depth: int = 100  # nested bodies (blocks, groups, loops, branches): bounds Python's recursion
     max_repeat: int = 10_000
     max_steps: int = 1_000_000  # items run and loop turns: a spec that would run for hours fails instead
-    max_ops: int = 200_000
-    max_params: int = 10**10
+    max_ops: int = default_max_ops()  # budgets.py: build and draw of any accepted network take seconds
+    # what build would allocate, sized to this machine's memory (budgets.py); raise with --max-params, or
+    # ARCHDSL_MAX_PARAMS / ARCHDSL_MAX_ACTIVATION / ARCHDSL_MAX_ACTIVATIONS
+    max_params: int = default_max_params()
+    max_activation: int = default_max_activation()  # elements of one activation at batch 1
+    max_activations: int = default_max_activations()  # elements of all activations together at batch 1
 
 
 @dataclass(frozen=True)
@@ -26,9 +36,10 @@ class Frame:
     """One block call on the elaboration stack, for the notes of a diagnostic."""
 
     block: str
-    args: str
+    args: str  # as a note shows them: long values are elided (values.py)
     span: Span
     incoming: TensorType | None = None
+    values: tuple = ()  # the arguments themselves, (name, value) pairs: what recursion detection compares
 
     def note(self) -> str:
         return f"in `{self.block}({self.args})` called at {self.span}"
@@ -82,6 +93,10 @@ class GraphBuilder:
         self.position += 1
         if label is None:
             return str(self.position - 1)
+        if label in RESERVED_LABELS:  # check must refuse what build cannot make (issue 14)
+            raise error("E0118", f"label `{label}` cannot name a submodule: torch's `nn.Module` keeps its own "
+                        f"`{label}` attribute", label_span, label="reserved by torch",
+                        help=f"choose another label, e.g. `{label}_`")
         if label in self.labels:
             raise error("E0110", f"label `{label}` is used twice in this block", label_span,
                         notes=(f"first used at {self.labels[label]}",),

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from .. import ast
 from ..combinators import COMBINATORS, Combinator, MergeError, MergeInput, names_in_words
 from ..diagnostics import ArchError, Diagnostic, Label, error
+from ..budgets import value_budget
 from ..gcpause import paused_gc
 from ..ir import GroupNode, InputNode, MergeNode, Network, OpNode, Output, ParamNode
 from ..primitives import REGISTRY, Primitive, ShapeError
@@ -20,7 +21,7 @@ from ..source import SourceMap, Span
 from ..types import CHANNELS, SHAPE, SPATIAL, TensorType
 from .binding import TensorArgument, bind_arguments, bind_parameters, invalid_argument, signature
 from .builder import Frame, GraphBuilder, Limits, stack_notes, total
-from .evaluate import Evaluator, Value, repr_value, type_name
+from .evaluate import MAX_INT, Evaluator, Value, repr_value, type_name
 from .provenance import describe, trace
 from .resolve import FileScope, suggest
 from .tensors import Names, Sites, add_input, bring, misplaced_return, scan
@@ -36,6 +37,7 @@ class Elaborator:
         self.param_total = 0
         self.depth = 0
         self.steps = 0
+        self.activation_total = 0  # elements of every activation so far, at batch 1
         self._sites: dict[int, Sites] = {}  # per definition: where its body names tensors (tensors.scan)
 
     # --- entry point
@@ -63,7 +65,8 @@ class Elaborator:
             if param.tensor:
                 self._network_input(definition, param, overrides, variables, builder)
         try:
-            with paused_gc():  # see gcpause.py: the collector made large specs quadratic
+            # see gcpause.py: the collector made large specs quadratic; one value budget for every expression
+            with paused_gc(), value_budget():
                 output = self.sequence(definition.body, 0, builder, variables, scope, tail=True)
                 if features:
                     output = self._features(definition, features, builder)
@@ -137,6 +140,8 @@ class Elaborator:
                 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value)):
             raise error("E0107", f"`input` must be [C, H, W] or [F] with positive integers, got {repr_value(value)}",
                         span)
+        if any(d > MAX_INT for d in value):  # `--input` and the API bypass the literal's check
+            raise error("E0115", f"`input` size {max(value):,} is larger than 2**62", span, label="too large")
         return TensorType.of(*value)
 
     def _input_span(self, definition: ast.NetworkDef, overrides, override_span: Span | None) -> Span:
@@ -387,7 +392,7 @@ class Elaborator:
                 raise missing(param)
         args_text = ", ".join([f"{k}={repr_value(v)}" for k, v in bound.items()] +
                               [f"{k}=@{v.name}" for k, v in tensors.items()])
-        frame = Frame(block.name, args_text, stmt.span, incoming)
+        frame = Frame(block.name, args_text, stmt.span, incoming, tuple(bound.items()))
         self._check_recursion(frame)
         name = builder.name_for(stmt.label, stmt.label_span)
         self.frames.append(frame)
@@ -486,6 +491,8 @@ class Elaborator:
 
     def _emit(self, builder: GraphBuilder, node) -> int:
         self.op_count += 1
+        if node.kind != "group":  # a group's output is its last node's, already counted
+            self._check_activation(node)
         if self.op_count > self.limits.max_ops:
             raise self._error("E0115", f"the network has more than {self.limits.max_ops:,} ops, the limit", node.span,
                               label=f"op {self.op_count:,}", help="a loop runs far more often than any network needs; "
@@ -495,6 +502,25 @@ class Elaborator:
         if name is not None:
             builder.by_name[name] = node.id
         return node.id
+
+    def _check_activation(self, node) -> None:
+        """Issue 14: what `build` would allocate, refused here from the static shapes (batch 1, float32)."""
+        elements = 1
+        for d in node.out.dims:
+            elements *= d
+        self.activation_total += elements
+        limits = self.limits
+        if elements > limits.max_activation:
+            raise self._error("E0115", f"this activation would hold {elements:,} elements ({_size(elements)} at "
+                              f"float32, batch 1), more than the limit of {limits.max_activation:,}", node.span,
+                              label=f"output is {node.out}", help="use a smaller input or fewer channels; if this is "
+                              "intended, raise the limit with ARCHDSL_MAX_ACTIVATION=N")
+        if self.activation_total > limits.max_activations:
+            raise self._error("E0115", f"the activations of this network would hold more than "
+                              f"{limits.max_activations:,} elements in all ({_size(self.activation_total)} at "
+                              f"float32, batch 1), the limit", node.span, label=f"output is {node.out}",
+                              help="use a smaller input or fewer channels; if this is intended, raise the limit "
+                              "with ARCHDSL_MAX_ACTIVATIONS=N")
 
     # --- diagnostics
     def _merge_error(self, stmt: ast.Combine, combinator: Combinator, exc: MergeError, builder: GraphBuilder,
@@ -524,7 +550,7 @@ class Elaborator:
     def _check_recursion(self, frame: Frame) -> None:
         """The same call (block, arguments, input shape) while it is active can only recur forever."""
         again = next((i for i, f in enumerate(self.frames)
-                      if (f.block, f.args, f.incoming) == (frame.block, frame.args, frame.incoming)), None)
+                      if (f.block, f.values, f.incoming) == (frame.block, frame.values, frame.incoming)), None)
         if again is not None:
             cycle = " -> ".join(f"`{f.block}({f.args})`" for f in [*self.frames[again:], frame])
             raise self._error("E0114", f"block `{frame.block}` calls itself with the same arguments and input, "
@@ -555,6 +581,16 @@ def eval_macs(graph) -> int:
         return total(graph, "macs")
     needed = graph.needed(o.node for o in graph.results() if not o.train_only)
     return sum(getattr(graph.nodes[i - 1], "macs", 0) for i in needed)
+
+
+def _size(elements: int) -> str:
+    """Bytes of float32 elements, readable: `3.2 GB`."""
+    size = elements * 4.0
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB", "EB"):
+        if size < 1000 or unit == "EB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} EB"
 
 
 __all__ = ["Elaborator", "Limits", "Network"]

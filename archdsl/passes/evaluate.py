@@ -8,6 +8,7 @@ import operator
 from typing import Any, Callable
 
 from .. import ast
+from ..budgets import BudgetExceeded, current_value_budget
 from ..diagnostics import ArchError, Diagnostic, error
 from ..types import TensorType
 from ..values import repr_value  # noqa: F401  (elaboration and the LSP import it from here too)
@@ -111,6 +112,11 @@ class Evaluator:
         value = getattr(self, "_" + e.kind)(e)
         if e.kind != "literal":  # a literal's size is `_literal`'s business (1e400 reaches the primitive as written)
             value = _checked(value, e.span)
+        if type(value) is tuple:  # issue 14: list sizes, nesting and the work of all expressions are budgeted
+            try:
+                current_value_budget().admit(value)
+            except BudgetExceeded as exc:
+                raise error("E0115", exc.message, e.span, label="too large", help=exc.help) from None
         return value
 
     def _literal(self, e: ast.Literal_) -> Value:

@@ -40,6 +40,8 @@ def parse_dims(text: str) -> tuple[Dim, ...]:
     dims: list[Dim] = []
     fresh = itertools.count(1)
     for part in parts:
+        if part.isdigit() and (len(part.lstrip("0")) > 19 or int(part) > 2**62):  # the language's integer range
+            raise ValueError(f"{part[:30]}{'...' if len(part) > 30 else ''} in the input size is larger than 2**62")
         if part.isdigit() and int(part) > 0:
             dims.append(int(part))
         elif part == "?":

@@ -12,6 +12,7 @@ raw ops are always drawn.
 
 from __future__ import annotations
 
+import bisect
 import json
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -99,10 +100,19 @@ class _RunFinder:
                 self.users.setdefault(source, set()).add(p)
         self.outputs = outputs  # the graph's outputs: read from outside, so never inside a run
         self.node_sigs = [signatures.node(n) for n in nodes]
+        # where the block calls are: a copy must hold one, and knowing where they are keeps the search linear
+        # on long runs of raw ops, which never fold (199k ops took minutes to draw; issue 14)
+        self.calls = [p for p, n in enumerate(nodes) if isinstance(n, GroupNode) and n.block]
 
     def best_at(self, start: int) -> Run | None:
         best: Run | None = None
-        for length in range(1, (len(self.nodes) - start) // 2 + 1):
+        first_call = bisect.bisect_left(self.calls, start)
+        if first_call == len(self.calls):
+            return None  # no block call from here on: nothing to fold
+        shortest = self.calls[first_call] - start + 1  # the first copy must reach a block call
+        for length in range(shortest, (len(self.nodes) - start) // 2 + 1):
+            if best is not None and (len(self.nodes) - start) // length * length <= best.count * best.length:
+                continue  # cannot cover more than the best found (a tie keeps the shorter unit)
             if self.node_sigs[start + length] != self.node_sigs[start]:
                 continue  # cheap filter: the second copy must begin like the first
             exit_id = self.nodes[start + length - 1].id
@@ -129,8 +139,8 @@ class _RunFinder:
         the run (`run_start`) may be read too, each named in the signature, so that every copy must read the
         same ones: a tensor that each copy merges in (`unit(c, @skip)`) is drawn once, into the drawn copy."""
         members = range(start, start + length)
-        if not any(isinstance(self.nodes[p], GroupNode) and self.nodes[p].block for p in members):
-            return None
+        if bisect.bisect_left(self.calls, start) == bisect.bisect_left(self.calls, start + length):
+            return None  # no block call among the members
         parts = []
         for p in members:
             relative = []
