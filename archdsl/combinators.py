@@ -41,13 +41,13 @@ from typing import Any, Callable, ClassVar, Sequence
 from .source import Span
 from .types import CHANNELS, SHAPE, SPATIAL, TensorType
 
-#: records one call of a torch function and returns its result: `fx.Graph.call_function` when lowering,
-#: or the function itself when run eagerly (`eager`)
+#: records one call of a torch function and returns its result: when lowering, the expression of that call in
+#: the generated forward's source (lower/codegen.py); run eagerly (`eager`), the function's result
 Call = Callable[..., Any]
 
 
 def eager(function: Callable, *args: Any, **kwargs: Any) -> Any:
-    """The `Call` that runs each torch function at once (a lowering used outside an fx graph)."""
+    """The `Call` that runs each torch function at once (a lowering used outside generated code)."""
     return function(*args, **kwargs)
 
 
