@@ -28,6 +28,9 @@ from .resolve import FileScope
 SCAN_ABOVE_MINIMUM = 64
 #: the largest size tried when neither the default input nor anything below it fits
 MAX_SEARCHED_SIZE = 4096
+#: the most sizes above the minimum that the scan of valid sizes elaborates: a large default (4096 px, or an
+#: absurd one) no longer means thousands of elaborations (issue 14); the report says how far it looked
+MAX_SCANNED = 256
 
 Dim = int | str
 
@@ -139,7 +142,7 @@ def _search_axis(symbol: str, axes: tuple[int, ...], base: tuple[int, ...], fits
         else:
             lo = mid
     minimum = next(s for s in range(1, hi + 1) if s == hi or fits(at(s)) is None)  # verification scan below
-    top = max(base[axes[0]], minimum + SCAN_ABOVE_MINIMUM)
+    top = min(max(base[axes[0]], minimum + SCAN_ABOVE_MINIMUM), minimum + MAX_SCANNED)
     valid = [s for s in range(minimum, top + 1) if s == minimum or fits(at(s)) is None]
     why = fits(at(minimum - 1)) if minimum > 1 else None
     return AxisReport(symbol, axes, minimum, top, valid, why)
