@@ -27,7 +27,24 @@ EXPORTERS = ("auto", "dynamo", "torchscript")
 
 
 class ExportError(Exception):
-    """The export cannot run here (a missing package, an unsupported option)."""
+    """The export cannot run here (a missing package, an unsupported option, an exporter's refusal)."""
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    """What an exporter says, in one short line: torch's errors can carry kilobytes of IR."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def check_opset(opset: int) -> None:
+    """Refuse an opset that the installed onnx does not define, before torch tries (and fails at length)."""
+    try:
+        import onnx.defs
+    except ImportError:  # torch decides alone
+        return
+    newest = onnx.defs.onnx_opset_version()
+    if opset > newest:
+        raise ExportError(f"ONNX opset {opset} does not exist: the installed onnx defines opsets up to {newest}")
 
 
 def resolve_exporter(exporter: str) -> str:
@@ -73,6 +90,7 @@ def export_onnx(model: nn.Module, input_dims: tuple[int, ...], path: Path, opset
     if model.training:
         raise ExportError("the model is in training mode; call .eval() first (BatchNorm and dropout differ)")
     kind = resolve_exporter(exporter)
+    check_opset(opset)
     inputs = example_inputs(model, input_dims)
     input_names, output_names = io_names(model)
     names = dict(input_names=input_names, output_names=output_names)
@@ -90,8 +108,11 @@ def export_onnx(model: nn.Module, input_dims: tuple[int, ...], path: Path, opset
                 axes = {name: {0: "batch"} for name in (*input_names, *output_names)}
                 torch.onnx.export(model, inputs, str(path), dynamo=False, opset_version=opset,
                                   dynamic_axes=axes, **names)
-        except torch.onnx.errors.OnnxExporterError as exc:  # e.g. an op the chosen opset lacks
-            raise ExportError(f"torch cannot export this model to ONNX opset {opset}: {exc}") from None
+        # an op the chosen opset lacks, an opset this exporter does not support (the TorchScript exporter stops
+        # at 20): the exporter is a tool at archdsl's boundary, and its refusal is one line, exit 2 (issue 14)
+        except (torch.onnx.errors.OnnxExporterError, RuntimeError, ValueError) as exc:
+            raise ExportError(f"torch's {kind} exporter cannot export this model to ONNX opset {opset}: "
+                              f"{_first_line(exc)}") from None
     return kind
 
 

@@ -91,7 +91,6 @@ def test_render_raises_oserrors_the_cli_reports_as_usage_errors(tmp_path, monkey
     assert "0.5 s" in str(caught.value)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 5: fix pending in cli/export.py, export.py (bad options)")
 @pytest.mark.parametrize("opset", ["99999"])
 def test_an_impossible_opset_is_one_line_and_exit_2(tmp_path, opset):
     pytest.importorskip("onnx")

@@ -83,8 +83,9 @@ def export(file: Path, output: Path, weights: Path | None, deploy: bool, input_d
     try:
         with status(f"exporting {net.name} to {output}"):
             atomic_write(output, write)
-    except ExportError as exc:
-        raise click.UsageError(str(exc)) from None
+    except ExportError as exc:  # one line, exit 2: an option the exporter refuses, a missing package
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USAGE
     except _Mismatch:
         max_abs, max_rel = outcome["diff"]
         click.echo(f"internal error: onnxruntime's output differs from torch's (max abs diff {max_abs:.3g}, "
