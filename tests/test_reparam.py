@@ -279,6 +279,24 @@ def test_a_traced_module_is_reparameterized():
     torch.testing.assert_close(deploy(x), model(x), **EXACT)
 
 
+def test_the_deploy_module_is_the_lowered_deploy_ir_and_shares_no_tensor():
+    net = check_small(SPECS / "repvgg_a0.arch")
+    model = randomize_batchnorm(archdsl.build(net).eval())
+    deploy = archdsl.reparameterize(model)
+    assert archdsl.nn.network_of(deploy) == deploy_ir(net)  # what summary/draw --deploy show
+    ours = {t.data_ptr() for t in model.state_dict().values()}
+    assert not ours & {t.data_ptr() for t in deploy.state_dict().values()}
+    assert not any(t.is_meta for t in deploy.state_dict().values())
+
+
+def test_a_model_changed_after_its_build_is_refused_not_half_deployed():
+    net = check_small(SPECS / "resnet18.arch")
+    model = archdsl.build(net).eval()
+    model.layer1.get_submodule("0").add_module("2", nn.GELU().eval())  # the spec's ReLU, swapped
+    with pytest.raises(ReparamError, match=r"`layer1\.0\.2` is a GELU where the spec built a ReLU.*symbolic_trace"):
+        archdsl.reparameterize(model)
+
+
 # -- every spec: tests/test_deploy_agreement.py deploys each one with both passes
 
 
