@@ -31,6 +31,17 @@ def page_name(spec: Path) -> str:
     return "-".join(spec.relative_to(SPECS).with_suffix("").parts)
 
 
+def network_args(spec: Path) -> list[str]:
+    """`--network NAME` for a file of several networks (a family and its variants): its first network with a body,
+    else its first variant; nothing for a file of one network."""
+    from archdsl.passes.resolve import load_file
+
+    networks = load_file(spec).module.networks
+    if len(networks) < 2:
+        return []
+    return ["--network", next((n.name for n in networks if n.base is None), networks[0].name)]
+
+
 def run_cli(*args: str) -> str:
     from click.testing import CliRunner
 
@@ -68,7 +79,7 @@ def generated_pages():
         for spec in specs():
             name = page_name(spec)
             svg = Path(tmp) / f"{name}.svg"
-            run_cli("draw", str(spec), "-o", str(svg))
+            run_cli("draw", str(spec), *network_args(spec), "-o", str(svg))
             yield f"gallery/{name}.svg", svg.read_bytes()
             yield f"gallery/{name}.md", gallery_page(spec, name)
             rows.append(f"| [{name}]({name}.md) | {_first_comment(spec)} |")
@@ -79,10 +90,12 @@ def generated_pages():
 
 def gallery_page(spec: Path, name: str) -> str:
     relative = spec.relative_to(ROOT)
-    summary = run_cli("summary", str(spec))
+    chosen = network_args(spec)
+    summary = run_cli("summary", str(spec), *chosen)
+    networks = f"## Networks\n\n```text\n{run_cli('check', str(spec)).rstrip()}\n```\n\n" if chosen else ""
     return (f"# {name}\n\n{_first_comment(spec)}\n\n`{relative}`: `archdsl check {relative}`, "
-            f"`archdsl draw {relative} -o {name}.svg`\n\n"
-            f"![{name}: the diagram archdsl draws]({name}.svg)\n\n"
+            f"`archdsl draw {' '.join([str(relative), *chosen])} -o {name}.svg`\n\n"
+            f"![{name}: the diagram archdsl draws]({name}.svg)\n\n" + networks +
             f"## Summary\n\n```text\n{summary.rstrip()}\n```\n\n"
             f"## Source\n\n```archdsl\n{spec.read_text().rstrip()}\n```\n")
 

@@ -28,6 +28,23 @@ def spec_id(path: Path) -> str:
     return str(path.relative_to(SPECS))
 
 
+def network_specs() -> list:
+    """`pytest.param((path, network))` for every network a bundled spec defines with a body, `network` None where it
+    is the file's only network, with the file's id unless the file defines several. Variants (`network resnet101 =
+    resnet50(...)`, a family file's one-liners) are left out: a variant's body is its base's, exercised where the
+    base is defined, and test_parity.py checks each variant against its reference."""
+    from archdsl.passes.resolve import load_file
+
+    cases = []
+    for path in all_specs():
+        networks = load_file(path).module.networks
+        defined = [n.name for n in networks if n.base is None]
+        for name in defined:
+            case = (path, None if len(networks) == 1 else name)
+            cases.append(pytest.param(case, id=spec_id(path) if len(defined) == 1 else f"{spec_id(path)}:{name}"))
+    return cases
+
+
 def reference(name: str) -> dict:
     return json.loads((REFERENCE / f"{name}.json").read_text())
 

@@ -27,7 +27,7 @@ from archdsl.reparam import graph, ir
 from archdsl.reparam.state import FollowState
 from archdsl.reparam.verify import difference, randomize_batchnorm
 
-from conftest import all_specs, spec_id
+from conftest import network_specs, spec_id
 
 
 class Jitter(nn.Module):
@@ -134,9 +134,10 @@ def _ends_with_linear(graph, value: int) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", all_specs(), ids=spec_id)
-def test_every_spec_deploys_to_one_network(path):
-    net = check_small(path)
+@pytest.mark.parametrize("spec", network_specs())
+def test_every_spec_deploys_to_one_network(spec):
+    path, network = spec
+    net = check_small(path, network=network)
     dtype = torch.float64 if net.param_count < 50_000_000 else torch.float32  # VGG/AlexNet: keep memory small
     result = assert_agree(net, dtype)
     assert not foldable_batchnorms(result.module)

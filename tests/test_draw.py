@@ -14,7 +14,7 @@ from archdsl.primitives import REGISTRY
 from archdsl.viz import render, svg_or_none, to_dot
 from archdsl.viz.fold import Run, find_runs
 
-from conftest import SPECS, all_specs, run_cli, spec_id
+from conftest import SPECS, network_specs, run_cli
 
 SVG = "{http://www.w3.org/2000/svg}"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's `dot` is not installed")
@@ -68,9 +68,9 @@ def _shapes(graph: Graph) -> set[str]:
 
 
 @needs_dot
-@pytest.mark.parametrize("path", all_specs(), ids=spec_id)
-def test_every_spec_renders_to_svg_with_its_ops_blocks_and_shapes(path):
-    net = archdsl.check(path)
+@pytest.mark.parametrize("spec", network_specs())
+def test_every_spec_renders_to_svg_with_its_ops_blocks_and_shapes(spec):
+    net = archdsl.check(*spec)
     svg = render(to_dot(net), "svg").decode()
     nodes = set(_texts(svg, "node"))
     for node in _top_level(net.graph):

@@ -78,7 +78,9 @@ def as_json(network: archdsl.Network) -> str:
 
 
 def test_bundled_specs_are_all_covered():
-    assert len(CASES) >= len(list((ROOT / "specs").rglob("*.arch")))
+    # a family file of variants only (`network resnet101 = resnet50(...)`) has no body of its own: its base's is here
+    defining = [p for p in (ROOT / "specs").rglob("*.arch") if NETWORK.search(p.read_text())]
+    assert len(CASES) >= len(defining)
 
 
 @pytest.mark.parametrize("network", CASES, indirect=True)

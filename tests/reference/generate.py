@@ -1,14 +1,18 @@
 """Regenerate tests/reference/*.json from torchvision/timm/ultralytics (needs the `reference` extra).
 
 Each file records what a spec must match: the parameter count, the ordered state_dict entries (name, shape)
-and the output shape. The parity tests read these files, so they hold without torchvision installed.
+and the output shape. The parity tests read these files, so they hold without torchvision installed. A
+network that is not the only one of `specs/<name>.arch` (a variant in a family file) records where it is:
+`"spec"` (the file under specs/) and `"network"` (its name there).
 
-    python tests/reference/generate.py
+    python tests/reference/generate.py            # every record
+    python tests/reference/generate.py vgg19 ...  # these
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -40,9 +44,39 @@ WITH_TRAIN_OUTPUTS = ["googlenet_aux", "inception_v3", "yolov8n"]
 #: specs whose state_dict has the reference's keys and shapes in another order ("ordered": false), and why
 KEYS_ONLY = {"yolov8n": "C2f's bottlenecks `m` run before `cv2`; Ultralytics registers `cv2` first"}
 
+#: variants, by the family file that holds them: name -> spec file under specs/
+FAMILIES = {
+    "resnet.arch": ["resnet101", "resnet152", "wide_resnet50_2", "wide_resnet101_2", "resnext101_32x8d",
+                    "resnext101_64x4d"],
+    "densenet.arch": ["densenet161", "densenet169", "densenet201"],
+    "vgg.arch": ["vgg13", "vgg13_bn", "vgg16_bn", "vgg19", "vgg19_bn"],
+    "shufflenetv2.arch": ["shufflenet_v2_x0_5", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0"],
+    "efficientnet.arch": [f"efficientnet_b{i}" for i in range(1, 8)] + ["efficientnet_v2_m", "efficientnet_v2_l"],
+    "convnext.arch": ["convnext_small", "convnext_base", "convnext_large"],
+    "repvgg.arch": ["repvgg_a1", "repvgg_a2", "repvgg_b0", "repvgg_b1", "repvgg_b1g2", "repvgg_b1g4", "repvgg_b2",
+                    "repvgg_b2g4", "repvgg_b3", "repvgg_b3g4"],
+    "mobilenetv3.arch": ["mobilenetv3_large_075", "mobilenetv3_large_100", "mobilenetv3_small_050",
+                         "mobilenetv3_small_075", "mobilenetv3_small_100"],
+}
+VARIANTS = {name: spec for spec, names in FAMILIES.items() for name in names}
+
+
+def _timm_repvgg_b1g2():
+    """RepVGG-B1g2 (Ding et al. 2021, Table 4): timm's `repvgg_b1g4` configuration with groups=2 (timm
+    registers only the g4 variants; the paper's and the original code's g2 groups the same layers)."""
+    from timm.models.byobnet import ByobNet, ByoModelCfg, _rep_vgg_bcfg
+
+    return ByobNet(ByoModelCfg(blocks=_rep_vgg_bcfg(wf=(2., 2., 2., 4.), groups=2), stem_type="rep", stem_chs=64))
+
+
+def is_timm(name: str) -> bool:
+    return name in TIMM or name.startswith(("repvgg", "mobilenetv3_"))
+
 
 def reference_model(name: str) -> torch.nn.Module:
     """The reference module, random weights, nothing downloaded."""
+    if name == "repvgg_b1g2":
+        return _timm_repvgg_b1g2()
     if name in ULTRALYTICS:
         import os
 
@@ -52,7 +86,7 @@ def reference_model(name: str) -> torch.nn.Module:
         model = DetectionModel(f"{name}.yaml", verbose=False)
         model.model[-1].export = True  # eval returns the decoded detections alone, not (detections, raw maps)
         return model
-    if name in TIMM:
+    if is_timm(name):
         import timm
 
         return timm.create_model(name, pretrained=False)
@@ -64,14 +98,17 @@ def reference_model(name: str) -> torch.nn.Module:
 
 
 def describe(name: str) -> dict:
-    model = reference_model(name).eval()
-    with torch.no_grad():
+    # shapes only: no weights are made, so the largest networks cost nothing (Ultralytics' constructor runs a
+    # forward pass and reads the strides it finds as numbers, so it gets real ones)
+    with torch.device("cpu" if name in ULTRALYTICS else "meta"):
+        model = reference_model(name).eval()
         out = model(torch.randn(1, *INPUT.get(name, (3, 224, 224))))
-    train = _train_outputs(name, model) if name in WITH_TRAIN_OUTPUTS else None
+        train = _train_outputs(name, model) if name in WITH_TRAIN_OUTPUTS else None
     outputs = {k: list(v.shape) for k, v in out.items()} if isinstance(out, dict) else None
+    where = {"spec": VARIANTS[name], "network": name} if name in VARIANTS else RECORDED_AS.get(name, {})
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {
-        **RECORDED_AS.get(name, {}),
+        **where,
         "params": sum(p.numel() for p in model.parameters()),
         **({"trainable": trainable} if trainable != sum(p.numel() for p in model.parameters()) else {}),
         "state_dict": [[k, list(v.shape)] for k, v in model.state_dict().items()],
@@ -95,7 +132,8 @@ def _train_outputs(name: str, model: torch.nn.Module) -> list[list[int]]:
 
 
 if __name__ == "__main__":
-    for name in TORCHVISION + SEGMENTATION + TIMM + ["googlenet_aux", "inception_v3"] + ULTRALYTICS:
+    everything = TORCHVISION + SEGMENTATION + TIMM + list(VARIANTS) + ["googlenet_aux", "inception_v3"] + ULTRALYTICS
+    for name in sys.argv[1:] or everything:
         info = describe(name)
         (HERE / f"{name}.json").write_text(json.dumps(info) + "\n")
         print(f"{name}: {info['params']:,} parameters, {len(info['state_dict'])} state_dict entries")
