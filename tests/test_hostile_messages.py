@@ -16,10 +16,6 @@ FORMATS = ["text", "github", "json"]
 MESSAGE_BYTES = 8_000
 
 
-def pending(item: int, where: str):
-    return pytest.mark.xfail(strict=True, reason=f"issue 14 item {item}: fix pending in {where}")
-
-
 LARGE = {
     # a 1 MB identifier, underlined in full
     "long_identifier": "network n(input=[3, 8, 8]) { " + "x" * 1_000_000 + " }\n",

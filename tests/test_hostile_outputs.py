@@ -1,9 +1,9 @@
 """Issue 14, item 4 (and the FIFO spec of item 11): archdsl writes only the regular file asked for, and reading a
 spec never blocks.
 
-`archdsl.safe_io` is tested directly; the CLI cases are strict xfails until the commands write through it
-(`cli/app.py`'s `atomic_write`) and the loader reads through it (`passes/resolve.py`, `syntax/parser.py`).
-Device nodes are made with mknod inside the test's folder (as root), never the machine's own /dev entries.
+`archdsl.safe_io` is tested directly, and through the CLI, which writes (`cli/app.py`'s `atomic_write`) and
+reads specs (`passes/resolve.py`) through it. Device nodes are made with mknod inside the test's folder (as
+root), never the machine's own /dev entries.
 """
 
 from __future__ import annotations
@@ -25,10 +25,6 @@ from hostile import ROOT, assert_clean, run_capped, write_spec
 
 SPEC = "network n(input=[3, 8, 8]) { conv(4, 3) relu }\n"
 UGLY_SPEC = "network n(input=[3, 8, 8]) {   conv(4,3)    relu }\n"
-
-
-def pending(item: int, where: str):
-    return pytest.mark.xfail(strict=True, reason=f"issue 14 item {item}: fix pending in {where}")
 
 
 def make_fifo(path: Path) -> Path:
