@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from .models import MODELS
 
-GROUPS = ["eager", "deploy", "reparam", "check", "sweep", "build", "scaling", "memory", "cuda"]
+GROUPS = ["eager", "deploy", "reparam", "check", "sweep", "build", "scaling", "memory", "graphs", "cuda"]
 
 
 @dataclass(frozen=True)

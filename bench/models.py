@@ -17,7 +17,13 @@ BENCH_SPECS = ROOT / "bench" / "specs"  # specs only the bench uses (e.g. RepVGG
 MODELS = ["resnet18", "mobilenet_v2", "densenet121", "googlenet", "efficientnet_b0", "shufflenet_v2_x1_0"]
 TIMM_MODELS = {"repvgg_a0", "repvgg_b1g4"}
 #: torchvision constructor arguments that match the specs (see tests/reference/generate.py)
-TORCHVISION_KWARGS = {"googlenet": {"aux_logits": False, "init_weights": False}}
+TORCHVISION_KWARGS = {"googlenet": {"aux_logits": False, "init_weights": False}, "inception_v3": {"init_weights": False}}
+#: spec arguments that match those constructors: the googlenet rows keep measuring the network without aux heads
+SPEC_ARGS = {"googlenet": {"aux_logits": False}}
+#: torchvision.models.segmentation builders, with the auxiliary FCN head as the specs have it
+SEGMENTATION = {"fcn_resnet50", "deeplabv3_resnet50"}
+#: built by Ultralytics from the YAML it ships (`DetectionModel("yolov8n.yaml")`), nothing downloaded
+ULTRALYTICS_MODELS = {"yolov8n"}
 
 
 def spec_path(name: str) -> Path | None:
@@ -42,6 +48,13 @@ def reference(name: str, prefer: str = "auto") -> Reference | None:
     """The reference module for `name`: torchvision/timm when installed (unless prefer="handwritten"), else the
     hand-written one in bench.reference_models, else None."""
     if prefer != "handwritten":
+        if name in ULTRALYTICS_MODELS:
+            return _ultralytics(name) if _installed("ultralytics") else None
+        if name in SEGMENTATION and _installed("torchvision"):
+            from torchvision.models import segmentation
+
+            return Reference(f"torchvision {_version('torchvision')} {name}", lambda **kw: getattr(segmentation, name)(
+                weights=None, weights_backbone=None, aux_loss=True, **kw))
         if name in TIMM_MODELS and _installed("timm"):
             import timm
 
@@ -62,8 +75,28 @@ def reference(name: str, prefer: str = "auto") -> Reference | None:
     return None
 
 
+def _ultralytics(name: str) -> Reference:
+    """Ultralytics' DetectionModel in export mode: eval returns the decoded detections alone, as the spec does."""
+    import os
+
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+
+    def make(**kw):
+        from ultralytics.nn.tasks import DetectionModel
+
+        model = DetectionModel(f"{name}.yaml", verbose=False, **kw)
+        model.model[-1].export = True
+        return model
+
+    return Reference(f"ultralytics {_version('ultralytics')} {name}", make)
+
+
+def _version(package: str) -> str:
+    return __import__(package).__version__
+
+
 def missing_reference(name: str) -> str:
-    package = "timm" if name in TIMM_MODELS else "torchvision"
+    package = "timm" if name in TIMM_MODELS else "ultralytics" if name in ULTRALYTICS_MODELS else "torchvision"
     return f"no reference ({package} not installed, no hand-written {name})"
 
 
@@ -91,7 +124,7 @@ def load_ours(name: str, like=None, **params):
     import archdsl
     from archdsl.weights import load_weights
 
-    model = archdsl.load(spec_path(name), **params)
+    model = archdsl.load(spec_path(name), **{**SPEC_ARGS.get(name, {}), **params})
     if like is not None:
         load_weights(model, like.state_dict())
     return model

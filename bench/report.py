@@ -18,7 +18,7 @@ def machine(settings) -> dict:
 
     info = {"cpu": _cpu_model(), "cores": _cores(), "threads": settings.threads, "torch": torch.__version__,
             "python": platform.python_version(), "device": settings.device, "load_average": _load_average()}
-    for package in ("torchvision", "timm", "torchinfo"):
+    for package in ("torchvision", "timm", "torchinfo", "ultralytics"):
         try:
             info[package] = __import__(package).__version__
         except ImportError:

@@ -3,7 +3,7 @@ bench models and (full run) every other spec with a torchvision/timm counterpart
 
 from __future__ import annotations
 
-from ..models import missing_reference, reference, reference_specs, spec_path
+from ..models import SPEC_ARGS, missing_reference, reference, reference_specs, spec_path
 from ..rows import Row, from_comparison, not_available
 from ..timing import compare
 from .common import failed
@@ -34,8 +34,9 @@ def run(settings) -> list[Row]:
         try:
             # warm-up builds the grammar and the standard library once (cached for the process); that one-off
             # cost is in the `check` row's process time, not here
-            c = compare(lambda: archdsl.load(spec), ref.make, rounds=settings.build_rounds, warmup=settings.warmup,
-                        min_sample_s=0)
+            args = SPEC_ARGS.get(name, {})  # the spec call that makes what the reference constructor makes
+            c = compare(lambda: archdsl.load(spec, **args), ref.make, rounds=settings.build_rounds,
+                        warmup=settings.warmup, min_sample_s=0)
         except Exception as exc:
             rows.append(failed("build", row_name, exc, ref.label))
             continue
