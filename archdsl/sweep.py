@@ -26,6 +26,7 @@ from .diagnostics import ArchError, Diagnostic
 from .gcpause import paused_gc
 from .passes.elaborate import Limits
 from .passes.evaluate import repr_value
+from .passes.memo import CallMemo
 from .passes.resolve import display_name, suggest
 from .summary import BYTES_PER_ELEMENT, summarize
 
@@ -213,21 +214,27 @@ def check_names(definition, names: Iterable[str]) -> None:
 
 
 class _Evaluator:
-    """Elaborates one combination into a row; remembers minimum input sizes, which do not depend on `input`."""
+    """Elaborates one combination into a row; remembers minimum input sizes, which do not depend on `input`,
+    and every block call (passes/memo.py), which repeat within a network and across the grid."""
 
     def __init__(self, compilation: pipeline.Compilation, min_input: bool):
         self.compilation, self.min_input = compilation, min_input
         self._minimum: dict[str, tuple[int, ...] | None] = {}
+        self.memo = CallMemo(compilation.limits)
 
     def elaborate(self, params: dict[str, Any]):
-        return pipeline.elaborate(self.compilation, params)
+        c = self.compilation
+        return pipeline.elaborate(c, params, elaborator=self.memo.elaborator(c.sources))
 
     def __call__(self, combination: dict[str, Any], fixed: dict[str, Any]) -> SweepRow:
         params = {**fixed, **combination}
         try:
             net = self.elaborate(params)
-        except ArchError as exc:
-            return SweepRow(values=combination, error=exc.diagnostics[0])
+        except ArchError:
+            try:  # the diagnostic as `archdsl check` gives it: a fresh elaboration, without the memo
+                net = pipeline.elaborate(self.compilation, params)
+            except ArchError as exc:
+                return SweepRow(values=combination, error=exc.diagnostics[0])
         activations = summarize(net, max_depth=0).activation_elements * BYTES_PER_ELEMENT
         minimum = self.minimum_input(params, net.input.dims) if self.min_input else None
         return SweepRow(values=combination, params=net.param_count, macs=net.macs, activation_bytes=activations,

@@ -58,32 +58,40 @@ def run(settings) -> list[Row]:
             result = sides[label]()
             if not result.valid:
                 raise RuntimeError(f"{len(result.invalid)} variants invalid: {result.invalid[0].error.message}")
-        times = _rounds(sides, settings.process_rounds)
+        times, cpu = _rounds(sides, settings.process_rounds)
     except Exception as exc:
         return [failed("sweep", name, exc, "torchinfo.summary of archdsl.load per variant")]
     rows = []
     for label in ("static counts", "with minimum input"):
         speedups = [t / o for o, t in zip(times[label], times["torchinfo"])]
+        cpu_speedups = [t / o for o, t in zip(cpu[label], cpu["torchinfo"])]
         ours_ms = statistics.median(times[label]) / n * 1e3
         theirs_ms = statistics.median(times["torchinfo"]) / n * 1e3
         rows.append(Row(group="sweep", name=f"sweep {SPEC} {shape} grid, {label}", unit="ms/variant", ours=ours_ms,
                         reference=theirs_ms, ratio=statistics.median(speedups), ratio_label="torchinfo/ours",
                         spread=(min(speedups), max(speedups)), target=SPEEDUP_TARGET,
                         reference_used="torchinfo.summary of each variant's module (archdsl.load + forward)",
-                        note=f"{n} variants; {1e3 / ours_ms:,.0f} vs {1e3 / theirs_ms:.2f} variants/s",
+                        note=f"{n} variants; {1e3 / ours_ms:,.0f} vs {1e3 / theirs_ms:.2f} variants/s; "
+                             f"CPU time {statistics.median(cpu_speedups):.1f}x",
                         extra={"seconds": times[label], "torchinfo_seconds": times["torchinfo"], "variants": n,
+                               # process CPU time: on a shared machine the wall times wait for the CPU too
+                               "cpu_seconds": cpu[label], "torchinfo_cpu_seconds": cpu["torchinfo"],
+                               "cpu_ratio": statistics.median(cpu_speedups),
                                "axes": {k: [list(v) if isinstance(v, tuple) else v for v in vs]
                                         for k, vs in axes.items()}}))
     return rows
 
 
-def _rounds(sides: dict, rounds: int) -> dict[str, list[float]]:
+def _rounds(sides: dict, rounds: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Each side once per round, the order reversed every other round (as timing.compare does for two sides);
-    the torchinfo side is timed once per round for both of our rows."""
+    the torchinfo side is timed once per round for both of our rows. Wall seconds, and the process's CPU
+    seconds (torch runs one thread)."""
     times: dict[str, list[float]] = {label: [] for label in sides}
+    cpu: dict[str, list[float]] = {label: [] for label in sides}
     for r in range(rounds):
         for label in (list(sides) if r % 2 == 0 else list(reversed(sides))):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             sides[label]()
             times[label].append(time.perf_counter() - start)
-    return times
+            cpu[label].append(time.process_time() - start_cpu)
+    return times, cpu
