@@ -1,8 +1,8 @@
 """Shared helpers and options.
 
-`python -m pytest -m "not slow"` is the quick loop: it leaves out the tests marked `slow` (each over about 5 s on
-two cores: whole-network float64 comparisons, CLI runs that build torch models, long hypothesis searches). The
-default run, and CI, run everything.
+`python -m pytest` (and CI) leaves out the tests marked `slow` (each over about 5 s on two cores: whole-network
+float64 comparisons, CLI runs that build torch models, long hypothesis searches) through pyproject's addopts;
+`python -m pytest -m "slow or not slow"` runs everything, `-m slow` only those.
 """
 
 from __future__ import annotations
