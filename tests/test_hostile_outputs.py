@@ -238,6 +238,7 @@ def test_output_to_a_special_file_is_refused_and_it_survives(tmp_path, kind, com
     before = path.lstat().st_mode
     out = assert_clean(run_capped([command[0], str(spec), *command[1:], str(path)]), (2,))
     assert str(path) in out and "not a regular file" in out
+    assert "network n:" not in out  # refused before any work: nothing built, torch not even imported
     assert path.lstat().st_mode == before and temp_files(tmp_path) == []
 
 

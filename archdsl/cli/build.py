@@ -9,6 +9,7 @@ import click
 from ..extras import import_torch
 from ..report import EXIT_INTERNAL, EXIT_USAGE
 from .. import pipeline
+from ..safe_io import output_target
 from .app import (atomic_write, compile_spec, format_option, guarded, main, max_params_option, network_option,
                   parse_assignments, set_option)
 from .progress import status
@@ -59,6 +60,8 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, pa
       archdsl build specs/resnet18.arch --emit ir > resnet18.ir.json
     """
     overrides = parse_assignments(assignments)
+    if output is not None:  # a FIFO, device or directory at -o is refused before any work (safe_io.py)
+        output_target(output)
     net = compile_spec(file, network, overrides, max_params).network
     if emit == "ir":
         from .schema import emit_ir

@@ -8,6 +8,7 @@ import click
 
 from .. import pipeline
 from ..report import EXIT_USAGE
+from ..safe_io import output_target
 from .app import (atomic_write, compile_spec, format_option, guarded, main, max_params_option, network_option,
                   parse_assignments, set_option)
 
@@ -48,6 +49,7 @@ def draw(file: Path, output: Path, depth: int, expand_repeats: bool, deploy: boo
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="-o/--output") from None
     overrides = parse_assignments(assignments)
+    output_target(output)  # a FIFO, device or directory at -o is refused before any work (safe_io.py)
     net = compile_spec(file, network, overrides, max_params).network
     if deploy:
         net = pipeline.deploy(net)

@@ -8,6 +8,7 @@ import click
 
 from .. import pipeline
 from ..report import EXIT_INTERNAL, EXIT_USAGE
+from ..safe_io import output_target
 from .app import (atomic_write, compile_spec, guarded, main, max_params_option, network_option, parse_assignments,
                   set_option)
 from .dims import input_option
@@ -51,6 +52,7 @@ def export(file: Path, output: Path, weights: Path | None, deploy: bool, input_d
     overrides = parse_assignments(assignments)
     if input_dims is not None:
         overrides["input"] = input_dims
+    output_target(output)  # a FIFO, device or directory at -o is refused before any work (safe_io.py)
     net = compile_spec(file, network, overrides, max_params).network
     import importlib.util
 
