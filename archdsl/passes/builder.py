@@ -65,6 +65,7 @@ class GraphBuilder:
     nodes: list = field(default_factory=list)
     position: int = 0
     labels: dict[str, Span] = field(default_factory=dict)
+    unlabelled: set[str] = field(default_factory=set)  # position names given to items without a label
     # where the input comes from, so diagnostics can point at what decided a shape (passes/provenance.py)
     parent: "GraphBuilder | None" = None
     parent_value: int = 0
@@ -92,11 +93,20 @@ class GraphBuilder:
         """The submodule name of the next item: its label, or its position as in `nn.Sequential`."""
         self.position += 1
         if label is None:
-            return str(self.position - 1)
+            name = str(self.position - 1)
+            if name in self.labels:  # two submodules with one name: the second would silently replace the first
+                raise error("E0110", f"label `{name}` is also the position name of the unlabelled item number "
+                            f"{self.position - 1} of this block", self.labels[name],
+                            help="label that item too, or choose a label that is not a position number")
+            self.unlabelled.add(name)
+            return name
         if label in RESERVED_LABELS:  # check must refuse what build cannot make (issue 14)
             raise error("E0118", f"label `{label}` cannot name a submodule: torch's `nn.Module` keeps its own "
                         f"`{label}` attribute", label_span, label="reserved by torch",
                         help=f"choose another label, e.g. `{label}_`")
+        if label in self.unlabelled:
+            raise error("E0110", f"label `{label}` is already the position name of an unlabelled item of this block",
+                        label_span, help="label that item too, or choose a label that is not a position number")
         if label in self.labels:
             raise error("E0110", f"label `{label}` is used twice in this block", label_span,
                         notes=(f"first used at {self.labels[label]}",),
