@@ -23,6 +23,7 @@ shapes torch computes.
 from __future__ import annotations
 
 import keyword
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -35,6 +36,11 @@ MAX_CHANNELS = 16  # channel expressions are clamped here: specs stay small and 
 ACTIVATIONS = ("relu", "relu6", "sigmoid", "tanh", "hardswish", "hardsigmoid", "silu", "gelu")
 LABELS = ("stem", "conv1", "bn1", "body", "head", "proj", "down", "branch", "mix", "fc", "layer1", "se", "pre", "post")
 COMMENTS = ("", "", "", "  # a comment", "  # why: { | } ( ) \"quoted\"")
+
+
+#: an item that ends in a call without parentheses: a `{` right after it would name a combinator
+#: (docs/language.md: "write `relu() { ... }`")
+BARE_CALL = re.compile(r"(?:^|[\s:])[A-Za-z_]\w*$")
 
 
 class Invalid(Exception):
@@ -378,6 +384,8 @@ def sequence(s: Scope, shape: Shape | None, items: int) -> Piece:
                 env_shape = piece.apply(s_env(s), env_shape)
             except Invalid:
                 continue  # the model says it does not fit: leave it out
+        if piece.text.startswith("{") and texts and BARE_CALL.search(texts[-1]) and not texts[-1].startswith("let "):
+            texts[-1] += "()"  # `relu { ... }` is a combinator named relu; `relu() { ... }` a call, then a group
         texts.append(piece.text)
         applies.append(piece.apply)
     # between items: a space, a line break, or a comment (which must end its line)
