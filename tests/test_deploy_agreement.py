@@ -25,7 +25,7 @@ from archdsl.primitives.base import register_instance
 from archdsl import pipeline, reparam
 from archdsl.reparam import graph, ir
 from archdsl.reparam.state import FollowState
-from archdsl.reparam.verify import difference, randomize_batchnorm
+from archdsl.reparam.verify import difference, flat_outputs, randomize_batchnorm
 
 from conftest import network_specs, spec_id
 
@@ -85,12 +85,13 @@ def assert_agree(net: archdsl.Network, dtype=torch.float64, seed: int = 0) -> gr
     assert all(torch.equal(follow.state[k], v) for k, v in state.items()), "the IR pass computed other weights"
     lowered.load_state_dict(follow.state)
     x = torch.randn(2, *net.input.dims, dtype=dtype)
-    with torch.no_grad():
-        reference, deployed = model(x), deploy(x)
-        assert torch.equal(lowered(x), deployed)
-        traced = graph.run(fx.symbolic_trace(model).eval()).module(x)  # the other adapter, on the flat graph
+    with torch.no_grad():  # every output of a graph network (a segmentation spec returns {out, aux})
+        reference, deployed = flat_outputs(model(x)), flat_outputs(deploy(x))
+        assert all(torch.equal(a, b) for a, b in zip(flat_outputs(lowered(x)), deployed, strict=True))
+        traced = flat_outputs(graph.run(fx.symbolic_trace(model).eval()).module(x))  # the other adapter, flat
     tolerance = 1e-10 if dtype == torch.float64 else 1e-5
-    assert difference(reference, deployed)[1] < tolerance and difference(reference, traced)[1] < tolerance
+    for a, b, c in zip(reference, deployed, traced, strict=True):
+        assert difference(a, b)[1] < tolerance and difference(a, c)[1] < tolerance
     return built
 
 
