@@ -21,7 +21,8 @@ HERE = Path(__file__).parent
 
 TORCHVISION = ["alexnet", "vgg11", "vgg11_bn", "vgg16", "resnet18", "resnet34", "resnet50", "resnext50_32x4d",
                "googlenet", "densenet121", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
-               "shufflenet_v2_x1_0", "efficientnet_b0", "efficientnet_v2_s", "convnext_tiny"]
+               "shufflenet_v2_x1_0", "efficientnet_b0", "efficientnet_v2_s", "convnext_tiny",
+               "regnet_x_400mf", "regnet_y_400mf"]
 TIMM = ["repvgg_a0"]
 #: torchvision.models.segmentation, with the auxiliary head (`aux_loss=True`); they return a dict, recorded as
 #: "output" (the first one's shape) and "outputs" (each one's)
