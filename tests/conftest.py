@@ -45,6 +45,35 @@ def network_specs() -> list:
     return cases
 
 
+def named_ops(graph, prefix: str = ""):
+    """(state_dict-style path, OpNode) of every primitive op of an IR graph, nested groups included, in order."""
+    from archdsl.ir import GroupNode, OpNode
+
+    for node in graph.nodes:
+        if isinstance(node, GroupNode):
+            yield from named_ops(node.graph, f"{prefix}{node.name}.")
+        elif isinstance(node, OpNode):
+            yield prefix + node.name, node
+
+
+def randomize_batchnorm_stats(model, seed: int = 1, affine: bool = False):
+    """Give every `BatchNorm2d` of a torch model running statistics that are not the identity (means 0.1 * N(0, 1),
+    variances U(0.5, 1.5)), and with `affine` weights 1 + 0.1 * N(0, 1) and biases 0.1 * N(0, 1), drawn in module
+    order from a generator seeded with `seed`, so that eval mode tests something. Returns the model."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
+                if affine:
+                    m.weight.copy_(1 + torch.randn(m.num_features, generator=generator) * 0.1)
+                    m.bias.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
+    return model
+
+
 def reference(name: str) -> dict:
     return json.loads((REFERENCE / f"{name}.json").read_text())
 

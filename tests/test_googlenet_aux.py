@@ -15,7 +15,7 @@ import pytest
 
 import archdsl
 
-from conftest import SPECS, reference
+from conftest import SPECS, randomize_batchnorm_stats, reference
 
 SPEC = SPECS / "googlenet.arch"
 #: torchvision's `GoogLeNetOutputs` fields, in order
@@ -72,12 +72,7 @@ def _torchvision_googlenet(**kwargs):
 
     torch.manual_seed(0)
     ref = torchvision.models.googlenet(weights=None, aux_logits=True, init_weights=False, **kwargs)
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():  # BatchNorm statistics that are not the identity, so eval mode tests something
-        for m in ref.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
+    randomize_batchnorm_stats(ref)
     return ref
 
 

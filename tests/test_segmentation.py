@@ -12,9 +12,8 @@ import importlib.util
 import pytest
 
 import archdsl
-from archdsl.ir import GroupNode, OpNode
 
-from conftest import SPECS, reference
+from conftest import SPECS, named_ops, randomize_batchnorm_stats, reference
 
 NAMES = ["fcn_resnet50", "deeplabv3_resnet50"]
 #: parameters with `aux=false` (torchvision's aux_loss=False or None): without the FCN head on layer3
@@ -23,15 +22,6 @@ WITHOUT_AUX = {"fcn_resnet50": 32_957_013, "deeplabv3_resnet50": 39_638_869}
 #: `resnet50(replace_stride_with_dilation=[False, True, True])`: `_make_layer` gives a dilated stage's first block
 #: the previous stage's dilation
 DILATIONS = {"layer3": [1, 2, 2, 2, 2, 2], "layer4": [2, 4, 4]}
-
-
-def _ops(graph, prefix=""):
-    """(state_dict-style path, op) of every primitive op, nested groups included."""
-    for node in graph.nodes:
-        if isinstance(node, GroupNode):
-            yield from _ops(node.graph, f"{prefix}{node.name}.")
-        elif isinstance(node, OpNode):
-            yield prefix + node.name, node
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -59,7 +49,7 @@ def test_without_the_auxiliary_head(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_dilated_backbone_as_torchvision_builds_it(name):
-    ops = dict(_ops(archdsl.check(SPECS / f"{name}.arch").graph))
+    ops = dict(named_ops(archdsl.check(SPECS / f"{name}.arch").graph))
     for stage, dilations in DILATIONS.items():
         convs = [ops[f"backbone.{stage}.{i}.conv2"].params for i in range(len(dilations))]
         assert [c.dilation for c in convs] == dilations
@@ -68,7 +58,7 @@ def test_dilated_backbone_as_torchvision_builds_it(name):
 
 
 def test_aspp_rates_and_image_pooling():
-    ops = dict(_ops(archdsl.check(SPECS / "deeplabv3_resnet50.arch").graph))
+    ops = dict(named_ops(archdsl.check(SPECS / "deeplabv3_resnet50.arch").graph))
     assert [ops[f"classifier.0.convs.{i}.0"].params.dilation for i in (1, 2, 3)] == [12, 24, 36]
     pooling = [ops[f"classifier.0.convs.4.{i}"] for i in range(5)]
     assert [op.op for op in pooling] == ["gap", "conv", "bn", "relu", "resize"]
@@ -96,12 +86,7 @@ def test_same_outputs_as_torchvision_in_eval_and_training(name):
 
     torch.manual_seed(0)
     ref = getattr(segmentation, name)(weights=None, weights_backbone=None, aux_loss=True)
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():  # BatchNorm statistics that are not the identity, so eval mode tests something
-        for m in ref.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
+    randomize_batchnorm_stats(ref)
     ours = archdsl.load(SPECS / f"{name}.arch", weights=ref)
     x = torch.randn(2, 3, 64, 72)  # not the declared 520x520: the heads resize to whatever comes in
     for training in (False, True):

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 import archdsl
-from archdsl.ir import GroupNode, OpNode
+
+from conftest import named_ops, randomize_batchnorm_stats
 
 
 def elaborate(write, call: str, input=(8, 16, 16), body: str = ""):
@@ -22,13 +23,7 @@ def elaborate(write, call: str, input=(8, 16, 16), body: str = ""):
 
 
 def ops(graph) -> list[str]:
-    out = []
-    for n in graph.nodes:
-        if isinstance(n, OpNode):
-            out.append(n.op)
-        elif isinstance(n, GroupNode):
-            out.extend(ops(n.graph))
-    return out
+    return [op.op for _, op in named_ops(graph)]
 
 
 @pytest.mark.parametrize("call, expected", [
@@ -49,16 +44,8 @@ def test_inception_v3_reductions_halve_the_grid_and_pass_the_pool_through(write,
 
 def test_inception_c_factorizes_7x7_into_1x7_and_7x1(write):
     net, _ = elaborate(write, "inception_c(16)", input=(8, 9, 9))
-    kernels = [op.params.kernel for _, op in _named_ops(net.graph) if op.op == "conv"]
+    kernels = [op.params.kernel for _, op in named_ops(net.graph) if op.op == "conv"]
     assert kernels.count((1, 7)) == 3 and kernels.count((7, 1)) == 3
-
-
-def _named_ops(graph, prefix=""):
-    for node in graph.nodes:
-        if isinstance(node, GroupNode):
-            yield from _named_ops(node.graph, f"{prefix}{node.name}.")
-        elif isinstance(node, OpNode):
-            yield prefix + node.name, node
 
 
 def test_inception_v3_aux_pools_17x17_to_5x5_then_classifies(write):
@@ -135,21 +122,11 @@ class _SPPF(nn.Module):
         return self.cv2(torch.cat(y, 1))
 
 
-def _randomize(module: nn.Module) -> nn.Module:
-    generator = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for m in module.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
-    return module.eval()
-
-
 @pytest.mark.parametrize("n, shortcut", [(1, True), (3, False)])
 def test_c2f_as_a_running_concatenation_equals_ultralytics_chunk_and_cat(write, n, shortcut):
     net, model = elaborate(write, f"c2f(16, {n}, {'true' if shortcut else 'false'})")
     assert net.output.dims == (16, 16, 16)
-    reference = _randomize(_C2f(8, 16, n, shortcut))
+    reference = randomize_batchnorm_stats(_C2f(8, 16, n, shortcut), seed=0).eval()
     assert sorted(model.state_dict()) == sorted(f"0.{k}" for k in reference.state_dict())
     model.load_state_dict({f"0.{k}": v for k, v in reference.state_dict().items()})
     x = torch.randn(2, 8, 16, 16)
@@ -160,7 +137,7 @@ def test_c2f_as_a_running_concatenation_equals_ultralytics_chunk_and_cat(write, 
 def test_sppf_equals_the_chain_of_three_pools(write):
     net, model = elaborate(write, "sppf(12)")
     assert net.output.dims == (12, 16, 16)
-    reference = _randomize(_SPPF(8, 12))
+    reference = randomize_batchnorm_stats(_SPPF(8, 12), seed=0).eval()
     model.load_state_dict({f"0.{k}": v for k, v in reference.state_dict().items()})
     x = torch.randn(2, 8, 16, 16)
     with torch.no_grad():

@@ -10,6 +10,8 @@ import archdsl
 from archdsl.passes.evaluate import make_divisible
 from archdsl.ir import GroupNode, MergeNode, OpNode
 
+from conftest import named_ops
+
 
 def call(write, text: str, input: list[int]) -> GroupNode:
     """Elaborate one block call on an input of shape `input` and return its group."""
@@ -18,15 +20,9 @@ def call(write, text: str, input: list[int]) -> GroupNode:
     return group
 
 
-def ops(group: GroupNode, prefix: str = "") -> dict[str, OpNode]:
+def ops(group: GroupNode) -> dict[str, OpNode]:
     """Every primitive inside `group`, by its state_dict-style path."""
-    found = {}
-    for node in group.graph.nodes:
-        if isinstance(node, OpNode):
-            found[prefix + node.name] = node
-        elif isinstance(node, GroupNode):
-            found.update(ops(node, f"{prefix}{node.name}."))
-    return found
+    return dict(named_ops(group.graph))
 
 
 def merges(group: GroupNode) -> list[MergeNode]:

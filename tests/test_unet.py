@@ -16,7 +16,7 @@ from torch import nn
 import archdsl
 from archdsl.weights import load_weights
 
-from conftest import SPECS
+from conftest import SPECS, randomize_batchnorm_stats
 
 SPEC = SPECS / "unet.arch"
 
@@ -106,24 +106,12 @@ def test_input_sizes_that_are_not_multiples_of_16_are_refused_statically():
         archdsl.check(SPEC, input=[3, 520, 520])
 
 
-def _randomize_norms(model: nn.Module) -> None:
-    """Non-trivial BatchNorm statistics and affine parameters, so that eval mode tests something."""
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
-                m.weight.copy_(1 + torch.randn(m.num_features, generator=generator) * 0.1)
-                m.bias.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("bilinear", [False, True])
 def test_same_state_dict_and_outputs_as_the_hand_written_unet(bilinear):
     torch.manual_seed(0)
     ref = UNet(bilinear=bilinear)
-    _randomize_norms(ref)
+    randomize_batchnorm_stats(ref, affine=True)
     ours = archdsl.load(SPEC, bilinear=bilinear, input=[3, 32, 48])
     assert [(k, v.shape) for k, v in ours.state_dict().items()] == [(k, v.shape) for k, v in ref.state_dict().items()]
     # loaded by order, as a checkpoint whose names differ is (the names are the same here anyway)

@@ -17,7 +17,7 @@ import pytest
 
 import archdsl
 
-from conftest import SPECS, reference
+from conftest import SPECS, randomize_batchnorm_stats, reference
 
 SPEC = SPECS / "yolov8n.arch"
 #: parameters at Ultralytics' scales of yolov8.yaml (depth, width, max_channels), as DetectionModel builds them
@@ -104,12 +104,7 @@ def test_same_outputs_as_ultralytics_in_eval_and_training():
 
     torch.manual_seed(0)
     ref = DetectionModel("yolov8n.yaml", verbose=False)
-    generator = torch.Generator().manual_seed(1)
-    with torch.no_grad():  # BatchNorm statistics that are not the identity, so eval mode tests something
-        for m in ref.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
+    randomize_batchnorm_stats(ref)
     ours = archdsl.load(SPEC, weights=ref)
     x = torch.randn(2, 3, 256, 320)  # not the declared 640x640: anchors follow the maps' sizes
     with torch.no_grad():
