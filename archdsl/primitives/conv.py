@@ -41,6 +41,30 @@ def conv_padding(p: ConvParams) -> tuple[int, int] | str:
     return same_padding(p.kernel, p.dilation) or "same"
 
 
+def require_groups_divide(name: str, groups: int, in_channels: int, out_channels: int) -> None:
+    """E0204 unless `groups` divides both channel counts (a grouped convolution, plain or transposed)."""
+    for what, channels in (("input", in_channels), ("output", out_channels)):
+        if channels % groups:
+            raise ShapeError("E0204", f"`{name}` groups={groups} does not divide its {what} channels ({channels})",
+                             help=f"use a `groups` value that divides both {in_channels} and {out_channels}")
+
+
+def window_label(name: str, p: ParamModel, stride_mark: str) -> str:
+    """A diagram's label of a convolution, plain or transposed (`p` has out, kernel, stride, groups and dilation):
+    `conv 3x3, 64, /2, g=4, d=2`, the stride written after `stride_mark` (`/` down, `×` up); stride, groups and
+    dilation appear only where they are not 1."""
+    kh, kw = pair(p.kernel)
+    text = f"{name} {kh}x{kw}, {p.out}"
+    sh, sw = pair(p.stride)
+    if (sh, sw) != (1, 1):
+        text += f", {stride_mark}{sh}" if sh == sw else f", {stride_mark}{sh}x{sw}"
+    if p.groups > 1:
+        text += f", g={p.groups}"
+    if pair(p.dilation) != (1, 1):
+        text += f", d={pair(p.dilation)[0]}"
+    return text
+
+
 @register
 class Conv(Primitive):
     name = "conv"
@@ -49,10 +73,7 @@ class Conv(Primitive):
 
     def infer(self, p: ConvParams, x: TensorType) -> TensorType:
         require_rank(self.name, x, 3)
-        for what, channels in (("input", x.c), ("output", p.out)):
-            if channels % p.groups:
-                raise ShapeError("E0204", f"`conv` groups={p.groups} does not divide its {what} channels ({channels})",
-                                 help=f"use a `groups` value that divides both {x.c} and {p.out}")
+        require_groups_divide(self.name, p.groups, x.c, p.out)
         if p.pad == "same":
             if pair(p.stride) != (1, 1):
                 raise ShapeError("E0207", "`conv` with pad=\"same\" needs stride 1", help="give the padding as a number")
@@ -67,16 +88,7 @@ class Conv(Primitive):
                          dilation=pair(p.dilation), groups=p.groups, bias=p.bias)
 
     def label(self, p: ConvParams) -> str:
-        kh, kw = pair(p.kernel)
-        text = f"conv {kh}x{kw}, {p.out}"
-        sh, sw = pair(p.stride)
-        if (sh, sw) != (1, 1):
-            text += f", /{sh}" if sh == sw else f", /{sh}x{sw}"
-        if p.groups > 1:
-            text += f", g={p.groups}"
-        if pair(p.dilation) != (1, 1):
-            text += f", d={pair(p.dilation)[0]}"
-        return text
+        return window_label(self.name, p, stride_mark="/")
 
     def param_count(self, p: ConvParams, x: TensorType, y: TensorType) -> int:
         kh, kw = pair(p.kernel)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .base import NonNegativePair, Pair, ParamModel, PositiveInt, Primitive, ShapeError, pair, register, \
     require_rank
+from .conv import require_groups_divide, window_label
 from ..types import TensorType
 
 
@@ -35,10 +36,7 @@ class ConvTranspose(Primitive):
 
     def infer(self, p: ConvTransposeParams, x: TensorType) -> TensorType:
         require_rank(self.name, x, 3)
-        for what, channels in (("input", x.c), ("output", p.out)):
-            if channels % p.groups:
-                raise ShapeError("E0204", f"`convt` groups={p.groups} does not divide its {what} channels ({channels})",
-                                 help=f"use a `groups` value that divides both {x.c} and {p.out}")
+        require_groups_divide(self.name, p.groups, x.c, p.out)
         size = []
         for n, k, s, pd, op, d in zip(x.spatial, pair(p.kernel), pair(p.stride), pair(p.pad), pair(p.output_pad),
                                       pair(p.dilation)):
@@ -60,16 +58,7 @@ class ConvTranspose(Primitive):
                                   dilation=pair(p.dilation))
 
     def label(self, p: ConvTransposeParams) -> str:
-        kh, kw = pair(p.kernel)
-        text = f"convt {kh}x{kw}, {p.out}"
-        sh, sw = pair(p.stride)
-        if (sh, sw) != (1, 1):
-            text += f", ×{sh}" if sh == sw else f", ×{sh}x{sw}"
-        if p.groups > 1:
-            text += f", g={p.groups}"
-        if pair(p.dilation) != (1, 1):
-            text += f", d={pair(p.dilation)[0]}"
-        return text
+        return window_label(self.name, p, stride_mark="×")
 
     def param_count(self, p: ConvTransposeParams, x: TensorType, y: TensorType) -> int:
         kh, kw = pair(p.kernel)
