@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from .frozen import Frozen
 from .source import Span
 
 
-class Node(BaseModel):
+class Node(Frozen):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     span: Span
@@ -271,7 +272,7 @@ class Import(Node):
     path: str
 
 
-class Module(BaseModel):
+class Module(Frozen):
     """One parsed `.arch` file."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -28,11 +28,12 @@ from typing import Annotated, Any, Callable, ClassVar, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer, model_serializer
 
 from .combinators import COMBINATORS
+from .frozen import Frozen
 from .source import Span
 from .types import TensorType
 
 
-class _Node(BaseModel):
+class _Node(Frozen):
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     id: int
@@ -107,7 +108,7 @@ class ParamNode(_Node):
 Node = Annotated[Union[OpNode, MergeNode, GroupNode, InputNode, SelectNode, ParamNode], Field(discriminator="kind")]
 
 
-class Output(BaseModel):
+class Output(Frozen):
     """One output of a graph: the value `node`, named (a tuple's field, a dict's key), maybe training-only."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -121,7 +122,7 @@ class Output(BaseModel):
 OutputKind = Literal["tensor", "tuple", "dict", "list"]
 
 
-class Graph(BaseModel):
+class Graph(Frozen):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     input: TensorType
@@ -174,7 +175,7 @@ class Graph(BaseModel):
         return self.needed(o.node for o in self.outputs) - kept
 
 
-class Feature(BaseModel):
+class Feature(Frozen):
     """One feature map asked for with `features=` (as timm's `feature_info`): its channels, and its reduction,
     how many input pixels one of its pixels spans (the input's height over its height; None for flat ones)."""
 
@@ -194,7 +195,7 @@ def _reduction(input: TensorType, out: TensorType) -> int | float | None:
     return 1 / (out.h // input.h)  # up-sampled: 0.5 for twice the input's size
 
 
-class Network(BaseModel):
+class Network(Frozen):
     """A fully elaborated network: every shape known, every parameter counted."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from .frozen import Frozen
 
 
-class Span(BaseModel):
+class Span(Frozen):
     """A region of a source file; lines and columns are 1-based, `end_col` is exclusive."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from .frozen import Frozen
 
 #: the aspects of a shape that a rule can find wrong; diagnostics trace back where that aspect was decided
 CHANNELS, SPATIAL, SHAPE = "channels", "spatial size", "shape"
 
 
-class TensorType(BaseModel):
+class TensorType(Frozen):
     """`dims` is (C, H, W) for feature maps or (F,) for flat features."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
