@@ -37,15 +37,21 @@ def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
 
     values: dict[str, Any] = {}
     for item in assignments:
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
+        name, text = split_assignment(item)
         try:
             values[name] = Evaluator({}, None)(parse_expression(Source(f"--set {name}", text)))
         except ArchError as exc:  # a bad value on the command line is a usage error (exit 2), not a spec error
             raise click.BadParameter(f"{item!r}: {exc.diagnostics[0].message}", param_hint="--set") from None
     return values
+
+
+def split_assignment(item: str, form: str = "NAME=VALUE") -> tuple[str, str]:
+    """The name and the value text of one `--set` item, or a usage error that shows the expected `form`."""
+    name, sep, text = item.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise click.BadParameter(f"expected {form}, got {item!r}", param_hint="--set")
+    return name, text
 
 
 class _Count(click.ParamType):

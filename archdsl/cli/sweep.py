@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..report import EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE
-from .app import guarded, main, max_params_option, network_option
+from .app import guarded, main, max_params_option, network_option, split_assignment
 from .progress import status
 
 
@@ -46,10 +46,7 @@ def sweep(file: Path, assignments: tuple[str, ...], output: Path | None, plot: P
 
     axes: dict[str, tuple] = {}
     for item in assignments:
-        name, sep, text = item.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise click.BadParameter(f"expected NAME=V1,V2,..., got {item!r}", param_hint="--set")
+        name, text = split_assignment(item, "NAME=V1,V2,...")
         if name in axes:
             raise click.BadParameter(f"`{name}` is given twice; list all its values in one --set", param_hint="--set")
         try:
