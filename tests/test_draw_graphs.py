@@ -269,10 +269,7 @@ def test_a_learnable_tensor_is_a_small_node_and_its_blocks_still_fold(write):
 def test_bundled_graph_specs_draw_at_each_depth(name):
     from conftest import SPECS
 
-    path = SPECS / f"{name}.arch"
-    if not path.exists():
-        pytest.skip(f"specs/{name}.arch is not written yet")
-    net = archdsl.check(path)
+    net = archdsl.check(SPECS / f"{name}.arch")
     for depth in (0, 1):
         dot = to_dot(net, depth=depth)
         drawn = nodes(dot)

@@ -125,9 +125,16 @@ def test_integer_weights_are_refused(model, tmp_path):
 
 
 def test_batchnorm_counters_stay_integers(tmp_path):
+    """An integer entry where the model's is an integer (BatchNorm's batch counter) is not refused as a type mismatch,
+    and loads as it was saved."""
     model = archdsl.load(write_spec(tmp_path, "bn.arch", "network n(input=[3, 8, 8]) { conv(4, 3) bn }\n"))
-    torch.save(model.state_dict(), tmp_path / "bn.pt")
+    state = model.state_dict()
+    (counter,) = [k for k in state if k.endswith("num_batches_tracked")]
+    state[counter] = torch.tensor(7)
+    torch.save(state, tmp_path / "bn.pt")
     load_weights(model, tmp_path / "bn.pt")
+    loaded = model.state_dict()[counter]
+    assert loaded.dtype == torch.int64 and loaded.item() == 7
 
 
 def test_nan_and_integers_on_the_command_line(tmp_path):
