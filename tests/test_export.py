@@ -14,20 +14,9 @@ import archdsl
 from archdsl.export import compare_with_onnxruntime, export_onnx
 from archdsl.reparam.verify import randomize_batchnorm
 
-from conftest import SPECS, network_specs, run_cli
+from conftest import SPECS, at_small_input, network_specs, run_cli
 
 ONNX_SPECS = ["resnet18", "googlenet", "mobilenet_v3_large", "efficientnet_b0"]
-
-
-def _small(path, size: int = 64, network: str | None = None):
-    """The spec at `size`x`size` where it accepts that (fast), else at its default input."""
-    net = archdsl.check(path, network)
-    if len(net.input.dims) == 3 and "input" in net.params:
-        try:
-            return archdsl.check(path, network, input=(net.input.dims[0], size, size))
-        except archdsl.ArchError:
-            pass
-    return net
 
 
 def _trained_looking(net) -> torch.nn.Module:
@@ -149,7 +138,7 @@ def test_a_file_onnxruntime_cannot_run_is_an_export_error(tmp_path, write, onnx)
 @pytest.mark.parametrize("spec", network_specs())
 def test_torch_export_and_no_graph_breaks(spec):
     path, network = spec
-    net = _small(path, network=network)
+    net = at_small_input(path, network)
     model = _trained_looking(net)
     x = torch.randn(2, *net.input.dims)
     exported = torch.export.export(model, (x,))

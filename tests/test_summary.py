@@ -9,7 +9,7 @@ import pytest
 import archdsl
 from archdsl.summary import summarize
 
-from conftest import SPECS, network_specs, run_cli
+from conftest import SPECS, at_small_input, network_specs, run_cli
 
 # torchvision's published GFLOPS (its model docs' "GFLOPS" column counts conv/linear multiply-accumulates)
 PUBLISHED_GMACS = {"resnet18": 1.814, "mobilenet_v2": 0.301, "resnet50": 4.089, "alexnet": 0.714, "vgg16": 15.47,
@@ -88,17 +88,6 @@ def test_summary_errors_are_diagnostics(write):
 # --- forward hooks: the static totals are what the built model actually does --------------------------------
 
 
-def _small_input(path, network=None):
-    """A 64x64 input where the spec accepts it (fast), else the spec's default."""
-    net = archdsl.check(path, network)
-    if len(net.input.dims) == 3 and "input" in net.params:
-        try:
-            return archdsl.check(path, network, input=(net.input.dims[0], 64, 64))
-        except archdsl.ArchError:
-            pass
-    return net
-
-
 def _hook_counts(model, x):
     from torch import nn
 
@@ -127,7 +116,7 @@ def _hook_counts(model, x):
 def test_static_totals_equal_forward_hook_counts(spec):
     import torch
 
-    net = _small_input(*spec)
+    net = at_small_input(*spec)
     model = archdsl.build(net).eval()
     with torch.no_grad():
         macs, params = _hook_counts(model, torch.randn(1, *net.input.dims))
@@ -211,7 +200,7 @@ def test_deploy_totals_equal_forward_hook_counts_of_the_reparameterized_model(na
 
     from archdsl.reparam import deploy_ir, reparameterize
 
-    net = _small_input(SPECS / f"{name}.arch")
+    net = at_small_input(SPECS / f"{name}.arch")
     model = reparameterize(archdsl.build(net).eval())
     with torch.no_grad():
         macs, params = _hook_counts(model, torch.randn(1, *net.input.dims))
