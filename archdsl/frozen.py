@@ -11,6 +11,7 @@ every node class.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -26,13 +27,14 @@ def _immutable(value: Any) -> bool:
 
 
 class _Plan:
-    """How to construct one class: its fields in order, the defaults that can be shared, and whether the fast
-    path applies at all (aliases, default factories, mutable defaults or a post-init hook send a class to
-    pydantic's own `model_construct`)."""
+    """How to construct one class: its fields in order, the defaults that can be shared and those that must be
+    copied (`args: dict = {}`, copied as pydantic copies it), and whether the fast path applies at all (aliases,
+    default factories or a post-init hook send a class to pydantic's own `model_construct`)."""
 
     def __init__(self, cls: type[BaseModel]):
         self.fields = tuple(cls.__pydantic_fields__)
         self.defaults: dict[str, Any] = {}
+        self.copied: set[str] = set()
         self.fast = not cls.__pydantic_post_init__ and not cls.__pydantic_root_model__ and \
             cls.model_config.get("extra") != "allow"
         for name, field in cls.__pydantic_fields__.items():
@@ -40,7 +42,7 @@ class _Plan:
                 self.fast = False
             elif not field.is_required():
                 if not _immutable(field.default):
-                    self.fast = False
+                    self.copied.add(name)
                 self.defaults[name] = field.default
 
 
@@ -67,7 +69,7 @@ class Frozen(BaseModel):
                 data[name] = values[name]
                 given.add(name)
             elif name in defaults:
-                data[name] = defaults[name]
+                data[name] = copy.deepcopy(defaults[name]) if name in plan.copied else defaults[name]
         node = cls.__new__(cls)
         _setattr(node, "__dict__", data)
         _setattr(node, "__pydantic_fields_set__", given if _fields_set is None else _fields_set)

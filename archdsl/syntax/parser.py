@@ -29,6 +29,7 @@ MAX_INT_DIGITS = 19  # 2**62 has 19 digits; the evaluator checks the exact bound
 # seconds, 2 MB took twenty (issue 14)
 MAX_SOURCE_BYTES = 256 * 1024
 MAX_SYNTAX_ERRORS = 20
+MAX_CACHED_BYTES = 64 * 1024  # of a file whose AST `parse` remembers
 _DEFINITION_START = re.compile(r"(block|network|import)\b")
 #: rules whose NAME defines a name that expressions or calls use later (labels are free: `block:` names
 #: torchvision's EfficientNet submodules, and a label is never referred to)
@@ -59,7 +60,26 @@ def decode(name: str, data: bytes) -> Source:
 
 
 def parse(source: Source) -> ast.Module:
-    """Parse one file. Every syntax error is reported: after one, parsing resumes at the next definition."""
+    """Parse one file. Every syntax error is reported: after one, parsing resumes at the next definition.
+
+    The AST is remembered per file name and text, as Python remembers an imported module: a spec loaded again
+    in one process (`archdsl.load` in a loop over variants or seeds, a sweep's runs, the language server
+    re-checking a file whose imports did not change) is not parsed again. The AST is frozen, so sharing it is
+    safe; a file with errors is parsed again each time, as its diagnostics are made fresh. Files above
+    MAX_CACHED_BYTES are not kept (real specs are a few kB; a generated 100k-line one would hold memory)."""
+    if len(source.text) > MAX_CACHED_BYTES:
+        return _parse_text.__wrapped__(source.name, source.text)
+    return _parse_text(source.name, source.text)
+
+
+def forget_parsed() -> None:
+    """Drop the remembered ASTs (the benchmarks time a first parse with it)."""
+    _parse_text.cache_clear()
+
+
+@lru_cache(maxsize=32)
+def _parse_text(name: str, text: str) -> ast.Module:
+    source = Source(name, text)
     tree, _ = _parse_recovering(source)
     _check_tree(source, tree)
     return _to_ast(source, tree)

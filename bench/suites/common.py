@@ -47,3 +47,13 @@ def child_env(threads: int) -> dict[str, str]:
     """Environment of a measured subprocess: this checkout importable, the same thread count."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": str(threads)}
+
+
+def forget_parsed() -> None:
+    """Empty the parser's memory of ASTs, so that the next load or check parses its spec as a first one in its
+    process would (archdsl versions from before that memory have nothing to empty)."""
+    try:
+        from archdsl.syntax.parser import forget_parsed as forget
+    except ImportError:
+        return
+    forget()
