@@ -131,3 +131,9 @@ def test_cli_partial_and_freeze(pretrained):
     assert typo.returncode == 2 and b"`layr*` matches no parameter" in typo.stderr
     alone = run_cli("build", str(SPEC), "--partial")
     assert alone.returncode == 2 and b"--partial needs --weights" in alone.stderr
+
+
+def test_partial_without_weights_is_refused_before_any_work(tmp_path):
+    """A usage error, told before the spec is read (here it does not even exist) or torch is imported."""
+    result = run_cli("build", str(tmp_path / "missing.arch"), "--partial")
+    assert result.returncode == 2 and b"--partial needs --weights" in result.stderr

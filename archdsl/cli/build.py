@@ -60,6 +60,8 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, pa
       archdsl build specs/resnet18.arch --emit ir > resnet18.ir.json
     """
     overrides = parse_assignments(assignments)
+    if partial and weights is None:
+        raise click.UsageError("--partial needs --weights FILE")
     if output is not None:  # a FIFO, device or directory at -o is refused before any work (safe_io.py)
         output_target(output)
     net = compile_spec(file, network, overrides, max_params).network
@@ -79,8 +81,6 @@ def build(file: Path, device: str, output: Path | None, weights: Path | None, pa
         raise click.BadParameter(str(exc), param_hint="--device") from None
     with status(f"building {net.name}"):
         model = pipeline.lower(net)
-    if partial and weights is None:
-        raise click.UsageError("--partial needs --weights FILE")
     report = None
     if weights is not None or freeze_patterns:
         from ..transfer import FreezeError, transfer
