@@ -167,6 +167,16 @@ class GraphBuilder:
         return self.exported[value]
 
 
+    def release(self) -> None:
+        """Forget the builders of the groups under this one, once the network is done: each holds its parent,
+        and the parent it, so without this only the cyclic collector frees them (see ElaborationState._names)."""
+        pending = [self]
+        while pending:
+            builder = pending.pop()
+            pending.extend(builder.children.values())
+            builder.children = {}
+
+
 def total(graph: Graph, attribute: str) -> int:
     """The sum of `param_count` or `macs` over a graph's nodes."""
     return sum(getattr(n, attribute, 0) for n in graph.nodes)

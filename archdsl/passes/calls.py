@@ -20,7 +20,7 @@ from .elaboration_state import ElaborationState
 from .evaluate import Value, repr_value
 from .provenance import describe, trace
 from .resolve import FileScope, suggest
-from .tensors import Names, add_input
+from .tensors import add_input
 
 
 class CallElaboration(ElaborationState):
@@ -115,7 +115,7 @@ class CallElaboration(ElaborationState):
                     tensors: dict[str, TensorArgument], value: int, builder: GraphBuilder) -> tuple[GraphBuilder, int]:
         """The graph of one block call's body, and its output (passes/memo.py reuses it across equal calls)."""
         inner = GraphBuilder(builder.type_of(value), parent=builder, parent_value=value,
-                             names=Names(self._scan(block, False)))
+                             names=self._names(self._scan(block, False)))
         inner.names.bind("input", inner, 0, block.name_span)
         for param in block.params:
             if param.tensor:

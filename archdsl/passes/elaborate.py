@@ -50,7 +50,7 @@ class Elaborator(CallElaboration, OutputElaboration):
             help=f"give it a default or pass `--set {param.name}=...`"))
         input_type = self._input_type(definition, variables)
         input_span = self._input_span(definition, overrides, override_span)
-        names = Names(self._scan(definition, network=True))
+        names = self._names(self._scan(definition, network=True))
         builder = GraphBuilder(input_type, input_span=input_span, names=names)
         names.bind("input", builder, 0, input_span)
         for param in definition.params:
@@ -62,10 +62,13 @@ class Elaborator(CallElaboration, OutputElaboration):
                 output = self.sequence(definition.body, 0, builder, variables, scope, tail=True)
                 if features:
                     output = self._features(definition, features, builder)
+                graph = builder.graph(output)
         except RecursionError:  # the limits above keep real and hostile specs below this; it is the last guard
             raise self._error("E0115", "the spec nests too deeply to elaborate", definition.name_span,
                               help="split deep structures into named blocks") from None
-        graph = builder.graph(output)
+        finally:
+            self._forget_names()
+            builder.release()
         return Network(name=definition.name, file=definition.span.file, params=variables, input=input_type,
                        output=builder.type_of(output), graph=graph, param_count=total(graph, "param_count"),
                        macs=eval_macs(graph))

@@ -11,7 +11,7 @@ from ..diagnostics import ArchError, Diagnostic
 from ..ir import GroupNode
 from ..source import SourceMap, Span
 from .builder import Frame, GraphBuilder, Limits, stack_notes, total
-from .tensors import Sites
+from .tensors import Names, Sites
 
 
 class ElaborationState:
@@ -28,6 +28,22 @@ class ElaborationState:
         self.steps = 0
         self.activation_total = 0  # elements of every activation so far, at batch 1
         self._sites: dict[int, Sites] = {}  # per definition: where its body names tensors (tensors.scan)
+        self._bodies: list[Names] = []  # the names of every body elaborated so far (see `_names`)
+
+    def _names(self, sites: Sites) -> Names:
+        """The tensor names of a new body. A name binds a builder, and the builder holds the body's names: each
+        body is a reference cycle, as is each group's builder with its parent's, which only Python's cyclic
+        collector would free (a third of an elaboration's time went to collecting them). When the network is
+        done, `_forget_names` and `GraphBuilder.release` break the cycles and reference counting frees
+        everything at once."""
+        names = Names(sites)
+        self._bodies.append(names)
+        return names
+
+    def _forget_names(self) -> None:
+        for names in self._bodies:
+            names.bindings.clear()
+        self._bodies.clear()
 
     def _step(self, span: Span) -> None:
         self.steps += 1
