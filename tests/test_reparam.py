@@ -435,3 +435,12 @@ def test_deploy_weights_are_channels_last_unless_asked_otherwise():
     with torch.no_grad():
         torch.testing.assert_close(deployed(x), kept(x), rtol=1e-5, atol=1e-6)
         torch.testing.assert_close(deployed(x), model(x), rtol=1e-4, atol=1e-5)
+
+
+def test_the_layer_pass_alone_names_the_public_function_for_a_module_archdsl_built():
+    """`archdsl.reparam.reparameterize` cannot lower (lowering is beside it, not under it): for a module archdsl
+    built it says which function does, instead of asking for a torch.fx graph."""
+    model = archdsl.load(SPECS / "repvgg_a0.arch", input=[3, 32, 32]).eval()
+    with pytest.raises(ReparamError, match=r"archdsl\.reparameterize\(model\)"):
+        reparam.reparameterize(model)
+    assert isinstance(archdsl.reparameterize(model), nn.Module)

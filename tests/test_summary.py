@@ -198,10 +198,10 @@ def test_deploy_summary_counts_the_fused_network():
 def test_deploy_totals_equal_forward_hook_counts_of_the_reparameterized_model(name):
     import torch
 
-    from archdsl.reparam import deploy_ir, reparameterize
+    from archdsl.reparam import deploy_ir
 
     net = at_small_input(SPECS / f"{name}.arch")
-    model = reparameterize(archdsl.build(net).eval())
+    model = archdsl.reparameterize(archdsl.build(net).eval())
     with torch.no_grad():
         macs, params = _hook_counts(model, torch.randn(1, *net.input.dims))
     s = summarize(deploy_ir(net))

@@ -46,6 +46,11 @@ def run(model: "nn.Module", memory_format=None, *, build=None, state=None):
         from .deploy import run as deploy
 
         return deploy(model, network, build, memory_format, state)
+    if network is not None:  # lowering lives beside this package, not under it: the caller passes it
+        from .modules import ReparamError
+
+        raise ReparamError(f"`{type(model).__name__}` was built by archdsl: reparameterize it with "
+                           "`archdsl.reparameterize(model)`, which lowers its deploy IR")
     from .graph import run as rewrite_fx
 
     if state is not None:  # the fx pass rewrites a copy of the module: give the copy those weights
