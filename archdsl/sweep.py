@@ -63,7 +63,7 @@ class SweepRow:
 
     def label(self) -> str:
         """The row's values in one short line, for the plot: `width=0.5, depth=1.2, input=3x224x224`."""
-        return ", ".join(f"{k}={_short(v)}" for k, v in self.values.items())
+        return ", ".join(f"{k}={short_value(v)}" for k, v in self.values.items())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,7 +111,7 @@ class Sweep:
         writer.writerow([*self.axes, "valid", "params", "macs", "activation_bytes", "input_shape", "output_shape", "min_input",
                          "error_code", "error"])
         for r in self.rows:
-            writer.writerow([*(_short(r.values[k]) for k in self.axes), str(r.valid).lower(),
+            writer.writerow([*(short_value(r.values[k]) for k in self.axes), str(r.valid).lower(),
                              _cell(r.params), _cell(r.macs), _cell(r.activation_bytes), _dims(r.input),
                              _dims(r.output), _dims(r.min_input), r.error.code if r.error else "",
                              r.error.message if r.error else ""])
@@ -120,13 +120,7 @@ class Sweep:
     def write(self, path: str | Path) -> None:
         """Write the rows as CSV or JSON, chosen by the file's suffix (`.csv`, `.json`)."""
         path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix == ".csv":
-            text = self.to_csv()
-        elif suffix == ".json":
-            text = json.dumps(self.to_json(), indent=2) + "\n"
-        else:
-            raise ValueError(f"cannot tell the format of {path}: name it .csv or .json")
+        text = self.to_csv() if output_format(path) == "csv" else json.dumps(self.to_json(), indent=2) + "\n"
         path.write_text(text)
 
     def plot(self, path: str | Path, *, title: str | None = None) -> None:
@@ -144,13 +138,13 @@ class Sweep:
         first = next(iter(self.axes), None)
         groups: dict[Any, list[SweepRow]] = {}
         for r in valid:  # one colour per value of the first swept parameter
-            groups.setdefault(_short(r.values[first]) if first else "", []).append(r)
+            groups.setdefault(short_value(r.values[first]) if first else "", []).append(r)
         for key, rows in groups.items():
             ax.scatter([r.params / 1e6 for r in rows], [r.macs / 1e9 for r in rows], s=22,
                        label=f"{first}={key}" if first else None, zorder=2)
         for r in valid:
             rest = {k: v for k, v in r.values.items() if k != first and len(self.axes[k]) > 1}
-            text = ", ".join(f"{k}={_short(v)}" for k, v in rest.items())
+            text = ", ".join(f"{k}={short_value(v)}" for k, v in rest.items())
             if text:
                 ax.annotate(text, (r.params / 1e6, r.macs / 1e9), textcoords="offset points", xytext=(4, 3),
                             fontsize=6, alpha=0.8)
@@ -163,6 +157,14 @@ class Sweep:
         ax.set_title(title or f"{self.network}: {len(valid)} variants" + (f" ({skipped} invalid, not shown)"
                                                                           if skipped else ""), fontsize=10)
         fig.savefig(path)
+
+
+def output_format(path: str | Path) -> str:
+    """"csv" or "json", as `Sweep.write` chooses for `path` by its suffix; ValueError for any other."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise ValueError(f"cannot tell the format of {path}: name it .csv or .json")
+    return suffix[1:]
 
 
 class MissingPlotting(ImportError):
@@ -291,7 +293,7 @@ def parse_values(text: str, what: str = "--set") -> tuple[Any, ...]:
     return value
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
     """A value as a plot label or table cell: shapes as 3x224x224, the rest in the language's syntax."""
     if isinstance(value, tuple) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return "x".join(map(str, value))

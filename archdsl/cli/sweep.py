@@ -42,7 +42,7 @@ def sweep(file: Path, assignments: tuple[str, ...], output: Path | None, plot: P
       archdsl sweep specs/efficientnet_b0.arch --set width=0.5,1.0 -o sweep.csv --plot sweep.png
     """
     from ..passes.elaborate import Limits
-    from ..sweep import MissingPlotting, parse_values, sweep as run_sweep
+    from ..sweep import MissingPlotting, output_format, parse_values, sweep as run_sweep
 
     axes: dict[str, tuple] = {}
     for item in assignments:
@@ -53,8 +53,11 @@ def sweep(file: Path, assignments: tuple[str, ...], output: Path | None, plot: P
             axes[name] = parse_values(text, f"--set {name}")
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--set") from None
-    if output is not None and output.suffix.lower() not in (".csv", ".json"):
-        raise click.BadParameter(f"cannot tell the format of {output}: name it .csv or .json", param_hint="-o")
+    if output is not None:
+        try:
+            output_format(output)  # before the sweep runs, not after
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="-o") from None
     try:
         with status(f"sweeping {file}"):
             result = run_sweep(file, axes, network, min_input=min_input, limits=Limits(max_params=max_params))
@@ -81,10 +84,10 @@ def _print_table(result) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..sweep import _short
+    from ..sweep import short_value
 
     swept = [k for k, vs in result.axes.items() if len(vs) > 1]
-    fixed = ", ".join(f"{k}={_short(vs[0])}" for k, vs in result.axes.items() if len(vs) == 1)
+    fixed = ", ".join(f"{k}={short_value(vs[0])}" for k, vs in result.axes.items() if len(vs) == 1)
     tty = sys.stdout.isatty()
     console = Console(file=sys.stdout, width=None if tty else 200, highlight=False, soft_wrap=not tty)
     title = f"{result.network}  ({result.file})" + (f"  {fixed}" if fixed else "")
@@ -96,7 +99,7 @@ def _print_table(result) -> None:
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("status")
     for r in result.rows:
-        values = [escape(_short(r.values[k])) for k in swept]
+        values = [escape(short_value(r.values[k])) for k in swept]
         if r.valid:
             minimum = "x".join(map(str, r.min_input)) if r.min_input else "-"
             table.add_row(*values, f"{r.params / 1e6:.3f} M", f"{r.macs / 1e9:.3f} G",
