@@ -268,3 +268,25 @@ async def test_saving_an_imported_file_updates_the_documents_that_import_it(clie
             break
         await asyncio.sleep(0.05)
     assert [d.code for d in latest[-1].diagnostics] == ["E0204"]
+
+
+async def test_waiting_for_a_replaced_analysis_is_no_error_but_a_cancelled_request_stops():
+    import asyncio
+    import sys
+
+    from archdsl.lsp.server import _settle
+
+    analysis = asyncio.ensure_future(asyncio.sleep(10))
+    asyncio.get_running_loop().call_later(0.01, analysis.cancel)  # a newer edit replaces it
+    await _settle(analysis)  # returns: the caller takes the latest analysis
+    assert analysis.cancelled()
+    if sys.version_info < (3, 11):
+        return  # Task.cancelling() tells the two apart from 3.11 on
+    analysis = asyncio.ensure_future(asyncio.sleep(10))
+    request = asyncio.ensure_future(_settle(analysis))
+    await asyncio.sleep(0.01)
+    request.cancel()  # $/cancelRequest
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert not analysis.cancelled()  # shielded: the analysis itself goes on for the next request
+    analysis.cancel()

@@ -86,23 +86,31 @@ class ArchServer(LanguageServer):
             if task is None:
                 self.schedule(uri, 0)
                 task = self.scheduled[uri]
-            try:
-                await asyncio.wait_for(asyncio.shield(task), WAIT_SECONDS)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
-                pass
+            await _settle(task)
             known = self.analyses.get(uri)
             if known is None or known.version != version:  # the pending task was replaced by a newer one
                 task = self.scheduled.get(uri)
                 if task is not None:
-                    try:
-                        await asyncio.wait_for(asyncio.shield(task), WAIT_SECONDS)
-                    except (asyncio.TimeoutError, asyncio.CancelledError):
-                        pass
+                    await _settle(task)
                 known = self.analyses.get(uri)
         return self.context(known) if known is not None else None
 
     def context(self, analysis: Analysis) -> Context:
         return Context(analysis, self.workspace.position_codec)
+
+
+async def _settle(task: asyncio.Task) -> None:
+    """Wait up to WAIT_SECONDS for an analysis. Its running late, or being cancelled because a newer edit
+    replaced it, is no error (the caller takes the latest analysis); the cancellation of the request that
+    waits ($/cancelRequest) is, and goes on up."""
+    try:
+        await asyncio.wait_for(asyncio.shield(task), WAIT_SECONDS)
+    except asyncio.TimeoutError:
+        pass
+    except asyncio.CancelledError:
+        waiting = asyncio.current_task()
+        if waiting is not None and getattr(waiting, "cancelling", lambda: 0)():  # Task.cancelling: Python 3.11+
+            raise
 
 
 server = ArchServer()
