@@ -174,3 +174,30 @@ def test_memory_efficient_densenet_has_the_same_parameters():
         [(k, v.shape) for k, v in efficient.state_dict().items()]
     checkpointed = [m for m in efficient.modules() if type(m).__mro__[1].__name__ == "CheckpointedBlock"]
     assert len(checkpointed) == 58
+
+
+def test_channel_plumbing_is_written_into_forward_not_called_as_modules(write):
+    """`slice` and `channel_shuffle` are expressions of the generated forward (Primitive.inline), as torchvision's
+    ShuffleNet writes them: no child module, the same values, and their parameters are part of the cached code
+    (two blocks of one structure but other numbers get their own forward)."""
+    from archdsl.nn import ChannelShuffle, ChannelSlice
+    from archdsl.nn.channels import channel_shuffle
+
+    model = build(write, """
+block unit(split, groups) {
+    concat { slice(0, split) | slice(split, 8) conv(8 - split, 1) }
+    channel_shuffle(groups)
+}
+network n(input=[8, 5, 5]) {
+    a: unit(4, 2)
+    b: unit(2, 4)
+}""")
+    assert not any(isinstance(m, (ChannelShuffle, ChannelSlice)) for m in model.modules())
+    assert "torch.narrow(x, 1, 0, 4)" in model.a.code and "channel_shuffle(x, 2)" in model.a.code
+    assert "torch.narrow(x, 1, 0, 2)" in model.b.code and "channel_shuffle(x, 4)" in model.b.code
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    x = torch.randn(2, 8, 5, 5)
+    with torch.no_grad():
+        y = channel_shuffle(torch.cat([x[:, :4], convs[0](x[:, 4:])], dim=1), 2)
+        z = channel_shuffle(torch.cat([y[:, :2], convs[1](y[:, 2:])], dim=1), 4)
+        assert torch.equal(model(x), z)

@@ -42,6 +42,8 @@ def _lower_graph(graph: Graph, class_name: str, checkpointed: bool) -> Block:
     children = block._modules  # set directly: a label may be any name (`forward`, `code`), the forward reads here
     for node in graph.nodes:
         if isinstance(node, OpNode):
+            if node.name in code.inlined:  # written into the forward itself: no child module
+                continue
             module = REGISTRY[node.op].build(node.params, graph.type_of(node.inputs[0]), node.out)
             if node.name in code.inplace and hasattr(module, "inplace"):
                 module.inplace = True

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from ..combinators import COMBINATORS
 from ..ir import Graph, GroupNode, InputNode, MergeNode, OpNode, ParamNode, SelectNode
-from ..primitives import REGISTRY
+from ..primitives import REGISTRY, Primitive
 
 #: ops whose output is a fresh tensor that their backward pass does not need: an activation may overwrite it
 FRESH_OUTPUT_OPS = frozenset({"conv", "bn", "linear", "gn", "ln"})
@@ -46,6 +46,7 @@ class ForwardCode:
     outputs: tuple[str, ...] = ()  # the field names of a tuple output's namedtuple (`Outputs`)
     eval_outputs: tuple[str, ...] = ()  # those left in eval mode when several are (`EvalOutputs`)
     inplace: frozenset[str] = frozenset()  # children (activations) that may overwrite their input
+    inlined: frozenset[str] = frozenset()  # ops written as expressions (`Primitive.inline`): no child module
 
 
 class Expr:
@@ -138,6 +139,8 @@ def structure_key(graph: Graph) -> tuple:
 
 def _node_key(node) -> tuple:
     if isinstance(node, OpNode):  # the op decides whether it may run in place, or makes a fresh tensor
+        if _inlines(node):  # its parameters are in the code
+            return ("op", node.inputs, node.name, node.op, node.params)
         return ("op", node.inputs, node.name, node.op)
     if isinstance(node, MergeNode):
         return ("merge", node.inputs, node.op, id(COMBINATORS[node.op]))
@@ -179,7 +182,7 @@ def _generate(graph: Graph) -> ForwardCode:
     kept = [o.name for o in results if not o.train_only]
     eval_fields = tuple(kept) if fields and 1 < len(kept) < len(results) else ()
     return ForwardCode("\n".join(lines) + "\n", tuple(sorted(writer.modules)), fields, eval_fields,
-                       frozenset(plan.inplace))
+                       frozenset(plan.inplace), frozenset(plan.inlined))
 
 
 def safe_inputs(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -202,6 +205,7 @@ class _Plan:
     def __init__(self, graph: Graph):
         self.graph, self.results = graph, graph.results()
         self.aliases: dict[int, int] = {}  # a merge whose lowering hands back one of its inputs
+        self.inlined: set[str] = set()  # ops written as expressions, not child calls
         self.selects: dict[int, list[int | None]] = {}  # group id -> the value of each of its outputs 1, 2, ...
         fresh: set[int] = set()  # values that are new tensors of this graph, which an activation may overwrite
         for node in graph.nodes:
@@ -248,7 +252,18 @@ class _Plan:
             return COMBINATORS[node.op].lower(args, writer).text
         if isinstance(node, ParamNode):
             return f"self._parameters[{node.name!r}]"
+        if isinstance(node, OpNode) and _inlines(node):
+            self.inlined.add(node.name)
+            return REGISTRY[node.op].inline(node.params, args[0], writer).text
         return f"m[{node.name!r}]({', '.join(a.text for a in args)})"
+
+
+def _inlines(node: OpNode) -> bool:
+    """Whether the op is written into the forward (`Primitive.inline`) rather than called as a child."""
+    primitive = REGISTRY[node.op]
+    if type(primitive).inline is Primitive.inline:  # most ops: asked once per class, not once per node
+        return False
+    return primitive.inline(node.params, Expr("x"), _Writer()) is not None
 
 
 def _inplace(graph: Graph, results, fresh: set[int]) -> set[str]:

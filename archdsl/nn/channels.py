@@ -6,17 +6,22 @@ import torch
 from torch import nn
 
 
-class ChannelShuffle(nn.Module):
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     """(g, C/g) -> (C/g, g) channel order, so that the next grouped convolution mixes the groups."""
+    n, c, h, w = x.shape
+    x = x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous()
+    return x.view(n, c, h, w)
+
+
+class ChannelShuffle(nn.Module):
+    """`channel_shuffle` as a module (generated forwards call the function itself: `Primitive.inline`)."""
 
     def __init__(self, groups: int):
         super().__init__()
         self.groups = groups
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        x = x.view(n, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous()
-        return x.view(n, c, h, w)
+        return channel_shuffle(x, self.groups)
 
     def extra_repr(self) -> str:
         return f"groups={self.groups}"

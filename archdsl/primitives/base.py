@@ -55,6 +55,14 @@ class Primitive:
     def build(self, p: Any, x: TensorType, y: TensorType):
         raise NotImplementedError(f"primitive `{self.name}` has no torch builder")  # every registered one does
 
+    def inline(self, p: Any, x: Any, call: Any) -> Any:
+        """The op written into its parent's generated forward as an expression instead of a submodule, or None
+        (a submodule, the default). For stateless tensor plumbing that hand-written models write inline
+        (`torch.narrow`, `channel_shuffle(x, g)`), where a module call would cost ~2 us of Python per forward.
+        `x` is the input's expression; `call(function, *args)` writes a call of a module-level function, as it
+        does for the combinators' lowerings. Such an op has no submodule, so no module hook sees it."""
+        return None
+
     def label(self, p: Any) -> str:
         return self.name
 

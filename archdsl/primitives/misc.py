@@ -80,6 +80,11 @@ class ChannelShuffle(Primitive):
 
         return ChannelShuffleModule(p.groups)
 
+    def inline(self, p, x, call):  # torchvision's ShuffleNet calls a function here, not a module
+        from ..nn.channels import channel_shuffle
+
+        return call(channel_shuffle, x, p.groups)
+
     def label(self, p):
         return f"shuffle g={p.groups}"
 
@@ -107,6 +112,11 @@ class ChannelSlice(Primitive):
         from ..nn import ChannelSlice as ChannelSliceModule
 
         return ChannelSliceModule(p.start, p.stop)
+
+    def inline(self, p, x, call):  # a view, as torchvision's `x.chunk(2, dim=1)`
+        import torch
+
+        return call(torch.narrow, x, 1, p.start, p.stop - p.start)
 
     def label(self, p):
         return f"channels {p.start}:{p.stop}"
