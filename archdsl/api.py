@@ -24,11 +24,12 @@ def check(path: str | Path, network: str | None = None, *, limits: Limits | None
     `"@c5"`), the network's outputs are those feature maps, a list, described by `feature_info`.
     Raises `ArchError` with diagnostics (and the sources they point into) when the spec is wrong.
 
-    >>> net = check("specs/resnet18.arch", classes=10)
-    >>> net.output.dims, net.param_count
-    ((10,), 11181642)
-    >>> [(f.channels, f.reduction) for f in check("specs/resnet18.arch", features=["layer2", "layer4"]).feature_info]
-    [(128, 8), (512, 32)]
+    Examples:
+        >>> net = check("specs/resnet18.arch", classes=10)
+        >>> net.output.dims, net.param_count
+        ((10,), 11181642)
+        >>> [(f.channels, f.reduction) for f in check("specs/resnet18.arch", features=["layer2", "layer4"]).feature_info]
+        [(128, 8), (512, 32)]
     """
     return pipeline.compile_network(path, network, params, limits, features=features).network
 
@@ -53,11 +54,12 @@ def load(path: str | Path, network: str | None = None, *, weights: str | Path | 
     With `features` (as `check` takes them), forward returns those feature maps, a list, and the module's
     `feature_info` describes them (as timm's `features_only`); the layers after the last one are not run.
 
-    >>> model = load("specs/resnet18.arch", classes=10)
-    >>> sum(p.numel() for p in model.parameters())
-    11181642
-    >>> [(f.name, f.channels, f.reduction) for f in load("specs/resnet18.arch", features=["layer2"]).feature_info]
-    [('layer2', 128, 8)]
+    Examples:
+        >>> model = load("specs/resnet18.arch", classes=10)
+        >>> sum(p.numel() for p in model.parameters())
+        11181642
+        >>> [(f.name, f.channels, f.reduction) for f in load("specs/resnet18.arch", features=["layer2"]).feature_info]
+        [('layer2', 128, 8)]
     """
     module = build(check(path, network, features=features, **params))
     if weights is not None or freeze:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -197,10 +198,22 @@ def test_handlers_are_restored_after_writing(tmp_path):
 
 def test_reading_a_fifo_does_not_block(tmp_path):
     fifo = make_fifo(tmp_path / "spec.arch")
-    started = time.monotonic()
-    with pytest.raises(safe_io.NotARegularFile) as caught:
-        safe_io.read_spec_bytes(fifo, 1000)
-    assert time.monotonic() - started < 1 and "a FIFO" in caught.value.strerror
+    caught: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            safe_io.read_spec_bytes(fifo, 1000)
+        except BaseException as exc:  # noqa: BLE001 (handed to the test's thread)
+            caught.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)  # a blocking open would never return: bound the wait
+    reader.start()
+    reader.join(timeout=60)
+    if reader.is_alive():
+        with open(fifo, "wb"):  # give the blocked open its writer, so that the thread ends
+            pass
+        pytest.fail("reading a FIFO blocked")
+    assert len(caught) == 1 and isinstance(caught[0], safe_io.NotARegularFile) and "a FIFO" in caught[0].strerror
 
 
 def test_reading_a_device_is_refused(tmp_path):
