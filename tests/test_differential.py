@@ -65,12 +65,16 @@ def expect(condition: bool, kind: str, message: str) -> None:
 # --- what each stage says
 
 def static_shapes(graph, prefix: str = "") -> dict[str, tuple[tuple, tuple]]:
-    """Module path -> (input dims, output dims) for every op and block node of the IR, nested ones included."""
+    """Module path -> (input dims, output dims) for every op and block node of the IR, nested ones included,
+    but ops written into their parent's forward (`Primitive.inline`): those have no module to hook, and the
+    shapes of what reads them, or of the output, check them."""
+    from archdsl.lower.codegen import is_inlined
+
     types = {0: graph.input}
     shapes = {}
     for node in graph.nodes:
         types[node.id] = node.out
-        if node.kind in ("op", "group"):
+        if node.kind == "group" or (node.kind == "op" and not is_inlined(node)):
             path = prefix + node.name
             shapes[path] = (tuple(types[node.inputs[0]].dims), tuple(node.out.dims))
             if node.kind == "group":

@@ -139,7 +139,7 @@ def structure_key(graph: Graph) -> tuple:
 
 def _node_key(node) -> tuple:
     if isinstance(node, OpNode):  # the op decides whether it may run in place, or makes a fresh tensor
-        if _inlines(node):  # its parameters are in the code
+        if is_inlined(node):  # its parameters are in the code
             return ("op", node.inputs, node.name, node.op, node.params)
         return ("op", node.inputs, node.name, node.op)
     if isinstance(node, MergeNode):
@@ -252,13 +252,13 @@ class _Plan:
             return COMBINATORS[node.op].lower(args, writer).text
         if isinstance(node, ParamNode):
             return f"self._parameters[{node.name!r}]"
-        if isinstance(node, OpNode) and _inlines(node):
+        if isinstance(node, OpNode) and is_inlined(node):
             self.inlined.add(node.name)
             return REGISTRY[node.op].inline(node.params, args[0], writer).text
         return f"m[{node.name!r}]({', '.join(a.text for a in args)})"
 
 
-def _inlines(node: OpNode) -> bool:
+def is_inlined(node: OpNode) -> bool:
     """Whether the op is written into the forward (`Primitive.inline`) rather than called as a child."""
     primitive = REGISTRY[node.op]
     if type(primitive).inline is Primitive.inline:  # most ops: asked once per class, not once per node

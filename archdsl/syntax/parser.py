@@ -29,7 +29,7 @@ MAX_INT_DIGITS = 19  # 2**62 has 19 digits; the evaluator checks the exact bound
 # seconds, 2 MB took twenty (issue 14)
 MAX_SOURCE_BYTES = 256 * 1024
 MAX_SYNTAX_ERRORS = 20
-MAX_CACHED_BYTES = 64 * 1024  # of a file whose AST `parse` remembers
+MAX_CACHED_BYTES = 16 * 1024  # of a file whose AST `parse` remembers (an AST takes ~250 bytes per byte of text)
 _DEFINITION_START = re.compile(r"(block|network|import)\b")
 #: rules whose NAME defines a name that expressions or calls use later (labels are free: `block:` names
 #: torchvision's EfficientNet submodules, and a label is never referred to)
@@ -66,7 +66,7 @@ def parse(source: Source) -> ast.Module:
     in one process (`archdsl.load` in a loop over variants or seeds, a sweep's runs, the language server
     re-checking a file whose imports did not change) is not parsed again. The AST is frozen, so sharing it is
     safe; a file with errors is parsed again each time, as its diagnostics are made fresh. Files above
-    MAX_CACHED_BYTES are not kept (real specs are a few kB; a generated 100k-line one would hold memory)."""
+    MAX_CACHED_BYTES are not kept: real specs are a few kB, and 16 remembered ASTs then hold at most ~64 MB."""
     if len(source.text) > MAX_CACHED_BYTES:
         return _parse_text.__wrapped__(source.name, source.text)
     return _parse_text(source.name, source.text)
@@ -77,7 +77,7 @@ def forget_parsed() -> None:
     _parse_text.cache_clear()
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=16)
 def _parse_text(name: str, text: str) -> ast.Module:
     source = Source(name, text)
     tree, _ = _parse_recovering(source)
