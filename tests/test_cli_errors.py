@@ -191,6 +191,12 @@ def test_a_bad_set_value_is_a_usage_error():
     assert "Invalid value for --set" in out
 
 
+def test_a_parameter_set_twice_is_a_usage_error():
+    out = assert_clean_failure(run_cli("check", str(SPECS / "resnet18.arch"), "--set", "classes=10",
+                                       "--set", "classes=100"), 2)
+    assert "`classes` is given twice" in out
+
+
 def test_an_internal_error_exits_3_with_a_report(monkeypatch, tmp_path):
     def broken(*args, **kwargs):
         raise RuntimeError("simulated bug")

@@ -38,6 +38,8 @@ def parse_assignments(assignments: tuple[str, ...]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for item in assignments:
         name, text = split_assignment(item)
+        if name in values:  # `--set classes=10 --set classes=100`: which one was meant? (sweep refuses it too)
+            raise click.BadParameter(f"`{name}` is given twice", param_hint="--set")
         try:
             values[name] = Evaluator({}, None)(parse_expression(Source(f"--set {name}", text)))
         except ArchError as exc:  # a bad value on the command line is a usage error (exit 2), not a spec error
