@@ -201,3 +201,23 @@ network n(input=[8, 5, 5]) {
         y = channel_shuffle(torch.cat([x[:, :4], convs[0](x[:, 4:])], dim=1), 2)
         z = channel_shuffle(torch.cat([y[:, :2], convs[1](y[:, 2:])], dim=1), 4)
         assert torch.equal(model(x), z)
+
+
+def test_a_tensor_named_like_a_module_of_the_generated_code_does_not_hide_it(write):
+    """`torch.cat` and `torch.narrow` in a forward whose extra inputs are tensors named `torch` and `archdsl`."""
+    model = build(write, """
+block b(@torch, @archdsl) {
+    concat { identity | @torch | @archdsl }
+    slice(0, 4)
+    channel_shuffle(2)
+}
+network n(input=[2, 4, 4]) {
+    conv(2, 1) -> torch
+    conv(2, 1) -> archdsl
+    b(@torch, @archdsl)
+}""")
+    x = torch.randn(1, 2, 4, 4)
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == (1, 4, 4, 4)
+    assert "def forward(self, x, input_1, input_2)" in model._modules["2"].code

@@ -39,7 +39,7 @@ def test_a_file_with_errors_reports_afresh_each_time():
 
 
 def test_large_files_are_not_kept(monkeypatch):
-    monkeypatch.setattr(parser, "MAX_CACHED_BYTES", len(TEXT) - 1)
+    monkeypatch.setattr(parser, "MAX_CACHED_CHARS", len(TEXT) - 1)
     forget_parsed()
     assert parse(Source("a.arch", TEXT)) is not parse(Source("a.arch", TEXT))
     assert parser._parse_text.cache_info().currsize == 0
@@ -48,4 +48,11 @@ def test_large_files_are_not_kept(monkeypatch):
 def test_forget_parsed_empties_the_memory():
     parse(Source("a.arch", TEXT))
     forget_parsed()
+    assert parser._parse_text.cache_info().currsize == 0
+
+
+def test_remember_false_leaves_the_memory_alone():
+    forget_parsed()
+    first = parse(Source("a.arch", TEXT), remember=False)
+    assert parse(Source("a.arch", TEXT), remember=False) is not first
     assert parser._parse_text.cache_info().currsize == 0

@@ -14,7 +14,8 @@ combinators' own lowerings (combinators.py), called here with a `call` that writ
 torch. Outputs that exist only in training are computed under `if self.training:`, a constant guard for
 `torch.compile(fullgraph=True)` and `torch.export`.
 
-Torch-free: this module only writes text; classes.py compiles it.
+This module only writes text (classes.py compiles it); it imports no torch itself, though an op's `inline`
+(`Primitive.inline`) may name torch's functions in the text it returns.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ FRESH_OUTPUT_OPS = frozenset({"conv", "bn", "linear", "gn", "ln"})
 _INFIX = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/", operator.matmul: "@"}
 #: names the generated code binds itself; an input or a module alias never takes them
 _RESERVED = frozenset({"self", "m", "Outputs", "EvalOutputs", "OrderedDict"})
+#: the top-level modules that the code of the combinators and inlined ops names (`torch.cat`,
+#: `archdsl.nn.channels.channel_shuffle`): a tensor named `torch` must not hide the module as an argument
+_MODULES = frozenset({"torch", "archdsl"})
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,8 @@ _GENERATED_LIMIT = 4096
 
 
 def structure_key(graph: Graph) -> tuple:
-    """Everything the forward of `graph` depends on, and nothing else (not shapes, not parameters)."""
+    """Everything the forward of `graph` depends on, and nothing else: not shapes, and no parameters but those
+    of ops written inline (`slice(0, 58)` is `torch.narrow(x, 1, 0, 58)` in the code)."""
     return (graph.output, graph.output_kind, tuple((o.name, o.node, o.train_only) for o in graph.outputs),
             tuple(_node_key(n) for n in graph.nodes))
 
@@ -189,7 +194,8 @@ def safe_inputs(names: tuple[str, ...]) -> tuple[str, ...]:
     """Argument names of forward: `x`, then the extra inputs' tensor names where Python allows them."""
     safe = ["x"]
     for i, name in enumerate(names, start=1):
-        ok = name.isidentifier() and not keyword.iskeyword(name) and name not in _RESERVED and name not in safe \
+        ok = name.isidentifier() and not keyword.iskeyword(name) and name not in _RESERVED | _MODULES \
+            and name not in safe \
             and not _is_temporary(name)
         safe.append(name if ok else f"input_{i}")
     return tuple(safe)

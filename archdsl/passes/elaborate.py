@@ -52,11 +52,11 @@ class Elaborator(CallElaboration, OutputElaboration):
         input_span = self._input_span(definition, overrides, override_span)
         names = self._names(self._scan(definition, network=True))
         builder = GraphBuilder(input_type, input_span=input_span, names=names)
-        names.bind("input", builder, 0, input_span)
-        for param in definition.params:
-            if param.tensor:
-                self._network_input(definition, param, overrides, variables, builder)
         try:
+            names.bind("input", builder, 0, input_span)
+            for param in definition.params:
+                if param.tensor:
+                    self._network_input(definition, param, overrides, variables, builder)
             # see gcpause.py: the collector made large specs quadratic; one value budget for every expression
             with paused_gc(), value_budget():
                 output = self.sequence(definition.body, 0, builder, variables, scope, tail=True)

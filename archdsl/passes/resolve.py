@@ -143,7 +143,7 @@ def _stdlib() -> tuple[FileScope, SourceMap]:
     for entry in sorted(package.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".arch"):
             source = sources.add(decode(STDLIB_PREFIX + entry.name, entry.read_bytes()))
-            _add_blocks(root, parse(source), root)
+            _add_blocks(root, parse(source, remember=False), root)  # kept here, once: not in parse's memory
     return root, sources
 
 

@@ -29,7 +29,7 @@ MAX_INT_DIGITS = 19  # 2**62 has 19 digits; the evaluator checks the exact bound
 # seconds, 2 MB took twenty (issue 14)
 MAX_SOURCE_BYTES = 256 * 1024
 MAX_SYNTAX_ERRORS = 20
-MAX_CACHED_BYTES = 16 * 1024  # of a file whose AST `parse` remembers (an AST takes ~250 bytes per byte of text)
+MAX_CACHED_CHARS = 16 * 1024  # of a file whose AST `parse` remembers
 _DEFINITION_START = re.compile(r"(block|network|import)\b")
 #: rules whose NAME defines a name that expressions or calls use later (labels are free: `block:` names
 #: torchvision's EfficientNet submodules, and a label is never referred to)
@@ -59,15 +59,17 @@ def decode(name: str, data: bytes) -> Source:
     return Source(name, text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n"))
 
 
-def parse(source: Source) -> ast.Module:
+def parse(source: Source, *, remember: bool = True) -> ast.Module:
     """Parse one file. Every syntax error is reported: after one, parsing resumes at the next definition.
 
     The AST is remembered per file name and text, as Python remembers an imported module: a spec loaded again
     in one process (`archdsl.load` in a loop over variants or seeds, a sweep's runs, the language server
     re-checking a file whose imports did not change) is not parsed again. The AST is frozen, so sharing it is
-    safe; a file with errors is parsed again each time, as its diagnostics are made fresh. Files above
-    MAX_CACHED_BYTES are not kept: real specs are a few kB, and 16 remembered ASTs then hold at most ~64 MB."""
-    if len(source.text) > MAX_CACHED_BYTES:
+    safe; a file with errors is parsed again each time, as its diagnostics are made fresh. Files of more than
+    MAX_CACHED_CHARS characters are not kept: real specs are a few kB, and an AST takes ~250 bytes per character
+    of a real spec (up to ~500 for dense lists of numbers), so 16 remembered ASTs hold at most ~130 MB.
+    `remember=False` parses without touching that memory (the standard library, which keeps its own)."""
+    if not remember or len(source.text) > MAX_CACHED_CHARS:
         return _parse_text.__wrapped__(source.name, source.text)
     return _parse_text(source.name, source.text)
 
