@@ -265,11 +265,9 @@ class _Plan:
 
 
 def is_inlined(node: OpNode) -> bool:
-    """Whether the op is written into the forward (`Primitive.inline`) rather than called as a child."""
-    primitive = REGISTRY[node.op]
-    if type(primitive).inline is Primitive.inline:  # most ops: asked once per class, not once per node
-        return False
-    return primitive.inline(node.params, Expr("x"), _Writer()) is not None
+    """Whether the op is written into the forward (its primitive defines `Primitive.inline`) rather than called
+    as a child."""
+    return type(REGISTRY[node.op]).inline is not Primitive.inline
 
 
 def _inplace(graph: Graph, results, fresh: set[int]) -> set[str]:

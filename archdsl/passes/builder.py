@@ -166,7 +166,6 @@ class GraphBuilder:
             self.exported[value] = parent.select(self.node_id, index, name, self.type_of(value), span)
         return self.exported[value]
 
-
     def release(self) -> None:
         """Forget the builders of the groups under this one, once the network is done: each holds its parent,
         and the parent it, so without this only the cyclic collector frees them (see ElaborationState._names)."""

@@ -56,12 +56,13 @@ class Primitive:
         raise NotImplementedError(f"primitive `{self.name}` has no torch builder")  # every registered one does
 
     def inline(self, p: Any, x: Any, call: Any) -> Any:
-        """The op written into its parent's generated forward as an expression instead of a submodule, or None
-        (a submodule, the default). For stateless tensor plumbing that hand-written models write inline
-        (`torch.narrow`, `channel_shuffle(x, g)`), where a module call would cost ~2 us of Python per forward.
-        `x` is the input's expression; `call(function, *args)` writes a call of a module-level function, as it
-        does for the combinators' lowerings. Such an op has no submodule, so no module hook sees it."""
-        return None
+        """The op written into its parent's generated forward as an expression instead of a submodule. A
+        primitive that defines it is always inlined; the others keep their submodule (lower/codegen.py asks
+        `is_inlined`). For stateless tensor plumbing that hand-written models write inline (`torch.narrow`,
+        `channel_shuffle(x, g)`), where a module call would cost ~2 us of Python per forward. `x` is the input's
+        expression; `call(function, *args)` writes a call of a module-level function, as it does for the
+        combinators' lowerings. Such an op has no submodule, so no module hook sees it."""
+        raise NotImplementedError(f"primitive `{self.name}` is a submodule, not written inline")
 
     def label(self, p: Any) -> str:
         return self.name

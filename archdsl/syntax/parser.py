@@ -70,7 +70,7 @@ def parse(source: Source, *, remember: bool = True) -> ast.Module:
     of a real spec (up to ~500 for dense lists of numbers), so 16 remembered ASTs hold at most ~130 MB.
     `remember=False` parses without touching that memory (the standard library, which keeps its own)."""
     if not remember or len(source.text) > MAX_CACHED_CHARS:
-        return _parse_text.__wrapped__(source.name, source.text)
+        return _parse(source)
     return _parse_text(source.name, source.text)
 
 
@@ -81,7 +81,10 @@ def forget_parsed() -> None:
 
 @lru_cache(maxsize=16)
 def _parse_text(name: str, text: str) -> ast.Module:
-    source = Source(name, text)
+    return _parse(Source(name, text))
+
+
+def _parse(source: Source) -> ast.Module:
     tree, _ = _parse_recovering(source)
     _check_tree(source, tree)
     return _to_ast(source, tree)
